@@ -1,1 +1,6 @@
-//! bindings (in progress)
+//! The napi layer: converts JS values to Rust and back, and dispatches.
+//! No protocol or policy logic lives here.
+
+mod batch;
+mod options;
+mod websocket;

@@ -1,1 +1,26 @@
-//! transport (in progress)
+//! Transport: one WebSocket connection, from dialing to the final close.
+//!
+//! - [`options`]: what a caller can set (headers, timeouts, TLS, limits, ping).
+//! - [`dial`]: DNS, TCP, TLS and the HTTP upgrade, each step with its own
+//!   error ([`error::ConnectError`]) and timing ([`dial::ConnectInfo`]).
+//! - [`tls`]: the rustls configuration (webpki roots, the system store,
+//!   `NODE_EXTRA_CA_CERTS`, a caller's `ca`).
+//! - [`stream`]: a plain or TLS byte stream.
+//! - [`inbox`]: the bounded inbound queue that hands messages to JS in
+//!   batches, one batch per wake-up, and pauses socket reads when JS lags.
+//! - [`connection`]: the connection actor (read loop, write loop, ping/pong,
+//!   close handshake) and its handle.
+
+pub mod connection;
+pub mod dial;
+pub mod error;
+pub mod inbox;
+pub mod options;
+pub mod stream;
+pub mod tls;
+
+pub use connection::{CloseInfo, Connection, Outgoing, spawn_connection};
+pub use dial::{ConnectInfo, connect};
+pub use error::{ConnectError, ConnectErrorKind};
+pub use inbox::{InboundEvent, Inbox};
+pub use options::{ConnectOptions, TlsOptions};

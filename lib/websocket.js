@@ -1,0 +1,344 @@
+'use strict'
+// The WHATWG-compatible WebSocket, backed by the native socket.
+//
+// The native side delivers events in batches (one array per wake-up); this
+// file turns them into DOM events in order, keeps readyState, and checks
+// arguments exactly as the WHATWG spec does (DOMException kinds included).
+
+const { NativeWebSocket } = require('../native.js')
+const { MessageEvent, CloseEvent, ErrorEvent, defineEventHandlers } = require('./events.js')
+const { toNativeOptions } = require('./options.js')
+
+const CONNECTING = 0
+const OPEN = 1
+const CLOSING = 2
+const CLOSED = 3
+
+const kDispatch = Symbol('dispatch')
+const kNative = Symbol('native')
+
+function syntaxError(message) {
+  return new DOMException(message, 'SyntaxError')
+}
+
+/** Parses and checks a URL as the WHATWG constructor does. */
+function parseUrl(url) {
+  let parsed
+  try {
+    parsed = new URL(String(url))
+  } catch {
+    throw syntaxError(`Failed to construct 'WebSocket': The URL '${url}' is invalid.`)
+  }
+  if (parsed.protocol === 'http:') parsed.protocol = 'ws:'
+  else if (parsed.protocol === 'https:') parsed.protocol = 'wss:'
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+    throw syntaxError(
+      `Failed to construct 'WebSocket': The URL's scheme must be either 'http', 'https', 'ws', or 'wss'. '${parsed.protocol.slice(0, -1)}' is not allowed.`,
+    )
+  }
+  if (parsed.hash !== '' || String(url).endsWith('#')) {
+    throw syntaxError(
+      `Failed to construct 'WebSocket': The URL contains a fragment identifier ('${parsed.hash}'). Fragment identifiers are not allowed in WebSocket URLs.`,
+    )
+  }
+  return parsed
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+function parseProtocols(protocols) {
+  if (protocols === undefined) return []
+  const list = typeof protocols === 'string' ? [protocols] : Array.from(protocols, String)
+  const seen = new Set()
+  for (const p of list) {
+    if (!TOKEN.test(p)) {
+      throw syntaxError(`Failed to construct 'WebSocket': The subprotocol '${p}' is invalid.`)
+    }
+    if (seen.has(p)) {
+      throw syntaxError(`Failed to construct 'WebSocket': The subprotocol '${p}' is duplicated.`)
+    }
+    seen.add(p)
+  }
+  return list
+}
+
+function toBytes(data) {
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object SharedArrayBuffer]') {
+    return new Uint8Array(data)
+  }
+  return null
+}
+
+class WebSocket extends EventTarget {
+  static CONNECTING = CONNECTING
+  static OPEN = OPEN
+  static CLOSING = CLOSING
+  static CLOSED = CLOSED
+
+  #url
+  #native
+  #readyState = CONNECTING
+  #protocol = ''
+  #extensions = ''
+  #binaryType = 'arraybuffer'
+  #closedBuffered = 0
+  #pendingSends = [] // [{ id, resolve, reject }] in id order (sendAsync)
+  #blobChain = null // ordering for Blob sends
+  #iterators = new Set()
+
+  /**
+   * @param {string | URL} url
+   * @param {string | string[]} [protocols]
+   * @param {import('../index').WebSocketOptions} [options]
+   */
+  constructor(url, protocols, options) {
+    super()
+    if (arguments.length === 0) {
+      throw new TypeError("Failed to construct 'WebSocket': 1 argument required, but only 0 present.")
+    }
+    if (protocols !== null && typeof protocols === 'object' && !Array.isArray(protocols) && !(Symbol.iterator in protocols) && options === undefined) {
+      // new WebSocket(url, { headers }) — the ws/undici shorthand
+      options = protocols
+      protocols = options.protocols
+    }
+    const parsed = parseUrl(url)
+    this.#url = parsed.href
+    const list = parseProtocols(protocols)
+    const native = toNativeOptions(options, list)
+    this.#native = new NativeWebSocket(this.#url, native, (batch) => this[kDispatch](batch))
+    this[kNative] = this.#native
+  }
+
+  get url() { return this.#url }
+  get readyState() { return this.#readyState }
+  get protocol() { return this.#protocol }
+  get extensions() { return this.#extensions }
+  get bufferedAmount() {
+    if (this.#readyState === CONNECTING) return 0
+    return this.#native.bufferedAmount + this.#closedBuffered
+  }
+  get binaryType() { return this.#binaryType }
+  set binaryType(type) {
+    if (type === 'arraybuffer' || type === 'blob' || type === 'nodebuffer') this.#binaryType = type
+  }
+
+  get CONNECTING() { return CONNECTING }
+  get OPEN() { return OPEN }
+  get CLOSING() { return CLOSING }
+  get CLOSED() { return CLOSED }
+
+  /**
+   * Sends `data` (string, ArrayBuffer, ArrayBufferView or Blob).
+   * Throws InvalidStateError while CONNECTING, as the spec says.
+   */
+  send(data) {
+    this.#send(data, false)
+  }
+
+  /**
+   * Like send(), but returns a Promise that resolves when the frame has been
+   * written to the socket, and rejects if the connection closes first.
+   */
+  sendAsync(data) {
+    return new Promise((resolve, reject) => {
+      try {
+        this.#send(data, { resolve, reject })
+      } catch (err) {
+        reject(err)
+      }
+    })
+  }
+
+  #send(data, waiter) {
+    if (this.#readyState === CONNECTING) {
+      throw new DOMException("Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.", 'InvalidStateError')
+    }
+    if (typeof Blob !== 'undefined' && data instanceof Blob) {
+      const prev = this.#blobChain || Promise.resolve()
+      const chain = prev
+        .then(() => data.arrayBuffer())
+        .then((ab) => this.#sendNow(new Uint8Array(ab), waiter), (err) => waiter && waiter.reject(err))
+      this.#blobChain = chain
+      chain.then(() => { if (this.#blobChain === chain) this.#blobChain = null })
+      return
+    }
+    if (this.#blobChain) {
+      const bytesOrString = typeof data === 'string' ? data : toBytes(data) || String(data)
+      const copy = typeof bytesOrString === 'string' ? bytesOrString : new Uint8Array(bytesOrString)
+      this.#blobChain = this.#blobChain.then(() => this.#sendNow(copy, waiter))
+      return
+    }
+    this.#sendNow(data, waiter)
+  }
+
+  #sendNow(data, waiter) {
+    let bytes = null
+    let text = null
+    if (typeof data === 'string') text = data
+    else if ((bytes = toBytes(data)) === null) text = String(data)
+    if (this.#readyState !== OPEN) {
+      // The spec: increase bufferedAmount, discard the data.
+      this.#closedBuffered += text !== null ? Buffer.byteLength(text) : bytes.byteLength
+      if (waiter) waiter.reject(new Error(`WebSocket is ${this.#readyState === CLOSING ? 'closing' : 'closed'}: the message was not sent`))
+      return
+    }
+    const id = text !== null ? this.#native.sendText(text, !!waiter) : this.#native.sendBinary(bytes, !!waiter)
+    if (waiter) {
+      if (id < 0) waiter.reject(new Error('WebSocket is closing: the message was not sent'))
+      else this.#pendingSends.push({ id, resolve: waiter.resolve, reject: waiter.reject })
+    }
+  }
+
+  /** Starts the closing handshake (WHATWG argument checks). */
+  close(code, reason) {
+    if (code !== undefined) {
+      code = Number(code)
+      if (!Number.isInteger(code) || (code !== 1000 && (code < 3000 || code > 4999))) {
+        throw new DOMException(
+          `Failed to execute 'close' on 'WebSocket': The close code must be either 1000, or between 3000 and 4999. ${code} is neither.`,
+          'InvalidAccessError',
+        )
+      }
+    }
+    if (reason !== undefined) {
+      reason = String(reason)
+      if (Buffer.byteLength(reason) > 123) {
+        throw syntaxError("Failed to execute 'close' on 'WebSocket': The close reason must not be greater than 123 UTF-8 bytes.")
+      }
+    }
+    if (this.#readyState === CLOSING || this.#readyState === CLOSED) return
+    this.#readyState = CLOSING
+    this.#native.close(code, reason)
+  }
+
+  /** Drops the connection at once, without a close handshake (like ws). */
+  terminate() {
+    if (this.#readyState === CLOSED) return
+    this.#readyState = CLOSING
+    this.#native.terminate()
+  }
+
+  /** Async iteration over incoming messages; ends when the socket closes. */
+  [Symbol.asyncIterator]() {
+    const queue = []
+    const waiting = []
+    let done = false
+    let failure = null
+    const it = {
+      push: (value) => {
+        if (waiting.length) waiting.shift().resolve({ value, done: false })
+        else queue.push(value)
+      },
+      end: (err) => {
+        done = true
+        failure = err
+        for (const w of waiting.splice(0)) err ? w.reject(err) : w.resolve({ value: undefined, done: true })
+      },
+    }
+    this.#iterators.add(it)
+    if (this.#readyState === CLOSED) it.end(null)
+    const self = this
+    return {
+      next() {
+        if (queue.length) return Promise.resolve({ value: queue.shift(), done: false })
+        if (done) {
+          if (failure) { const f = failure; failure = null; return Promise.reject(f) }
+          return Promise.resolve({ value: undefined, done: true })
+        }
+        return new Promise((resolve, reject) => waiting.push({ resolve, reject }))
+      },
+      return() {
+        self.#iterators.delete(it)
+        it.end(null)
+        queue.length = 0
+        return Promise.resolve({ value: undefined, done: true })
+      },
+      [Symbol.asyncIterator]() { return this },
+    }
+  }
+
+  #binary(buf) {
+    switch (this.#binaryType) {
+      case 'nodebuffer':
+        return buf
+      case 'blob':
+        return new Blob([buf])
+      default:
+        return buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength
+          ? buf.buffer
+          : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)
+    }
+  }
+
+  [kDispatch](batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i]
+      if (typeof item === 'string') {
+        this.#message(item)
+      } else if (Buffer.isBuffer(item)) {
+        this.#message(this.#binary(item))
+      } else {
+        this.#control(item)
+      }
+    }
+  }
+
+  #message(data) {
+    if (this.#readyState !== OPEN) return
+    for (const it of this.#iterators) it.push(data)
+    this.dispatchEvent(new MessageEvent('message', { data, origin: new URL(this.#url).origin }))
+  }
+
+  #control(ev) {
+    switch (ev.type) {
+      case 'open':
+        if (this.#readyState === CONNECTING) this.#readyState = OPEN
+        else if (this.#readyState === CLOSING) {
+          // close() raced with the handshake: the native side aborts.
+        }
+        this.#protocol = ev.protocol || ''
+        this.#extensions = ev.extensions || ''
+        this.dispatchEvent(new Event('open'))
+        break
+      case 'sent': {
+        while (this.#pendingSends.length && this.#pendingSends[0].id <= ev.id) this.#pendingSends.shift().resolve()
+        break
+      }
+      case 'error': {
+        const error = new Error(ev.message)
+        error.code = 'CLAWSOCK_' + String(ev.kind || 'error').toUpperCase().replace(/-/g, '_')
+        if (ev.status != null) error.status = ev.status
+        this.dispatchEvent(new ErrorEvent('error', { message: ev.message, error }))
+        break
+      }
+      case 'close': {
+        this.#readyState = CLOSED
+        const pending = this.#pendingSends.splice(0)
+        for (const p of pending) {
+          const err = new Error(`WebSocket closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''}) before the message was written`)
+          err.code = ev.code
+          p.reject(err)
+        }
+        try {
+          this.#native.release()
+        } finally {
+          const failure = ev.wasClean ? null : Object.assign(new Error(`WebSocket closed abnormally (${ev.code}): ${ev.reason}`), { code: ev.code, reason: ev.reason })
+          for (const it of this.#iterators) it.end(failure)
+          this.#iterators.clear()
+          this.dispatchEvent(new CloseEvent('close', { code: ev.code, reason: ev.reason, wasClean: ev.wasClean }))
+        }
+        break
+      }
+    }
+  }
+}
+
+defineEventHandlers(WebSocket.prototype, ['open', 'message', 'error', 'close'])
+
+for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
+  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true })
+  Object.defineProperty(WebSocket, name, { value, enumerable: true })
+}
+
+module.exports = { WebSocket, parseUrl, kNative }

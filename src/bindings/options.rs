@@ -1,0 +1,77 @@
+//! JS options → [`ConnectOptions`]. The JS layer has already checked types
+//! and named the offending option; this only converts.
+
+use std::time::Duration;
+
+use napi_derive::napi;
+
+use crate::transport::{ConnectOptions, TlsOptions};
+
+/// Connection options as the JS layer passes them (all optional).
+#[napi(object)]
+#[derive(Default)]
+pub struct NativeConnectOptions {
+    /// Subprotocols to offer.
+    pub protocols: Option<Vec<String>>,
+    /// Header pairs `[name, value]`.
+    pub headers: Option<Vec<Vec<String>>>,
+    /// ms
+    pub handshake_timeout: Option<f64>,
+    /// bytes
+    pub max_payload: Option<f64>,
+    /// PEM strings
+    pub ca: Option<Vec<String>>,
+    /// default true
+    pub reject_unauthorized: Option<bool>,
+    /// SNI / verification name
+    pub servername: Option<String>,
+    /// ms; 0 or absent disables pings
+    pub ping_interval: Option<f64>,
+    /// ms
+    pub pong_timeout: Option<f64>,
+    /// ms
+    pub close_timeout: Option<f64>,
+}
+
+fn ms(v: f64) -> Duration {
+    Duration::from_millis(v.max(0.0).min(u32::MAX as f64) as u64)
+}
+
+impl NativeConnectOptions {
+    /// Converts to the core options.
+    pub fn into_core(self) -> ConnectOptions {
+        let mut o = ConnectOptions::default();
+        if let Some(p) = self.protocols {
+            o.protocols = p;
+        }
+        if let Some(h) = self.headers {
+            o.headers = h
+                .into_iter()
+                .filter(|kv| kv.len() == 2)
+                .map(|mut kv| {
+                    let v = kv.pop().unwrap();
+                    (kv.pop().unwrap(), v)
+                })
+                .collect();
+        }
+        if let Some(t) = self.handshake_timeout {
+            o.handshake_timeout = ms(t);
+        }
+        if let Some(m) = self.max_payload {
+            o.max_payload = m.max(1.0).min(usize::MAX as f64) as usize;
+        }
+        o.tls = TlsOptions {
+            ca: self.ca.unwrap_or_default(),
+            reject_unauthorized: self.reject_unauthorized.unwrap_or(true),
+            servername: self.servername,
+        };
+        o.ping_interval = self.ping_interval.filter(|v| *v > 0.0).map(ms);
+        if let Some(t) = self.pong_timeout {
+            o.pong_timeout = ms(t);
+        }
+        if let Some(t) = self.close_timeout {
+            o.close_timeout = ms(t);
+        }
+        o
+    }
+}

@@ -1,0 +1,203 @@
+//! `NativeWebSocket`: the native half of the JS `WebSocket` class.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use napi::CleanupEnvHook;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use serde_json::json;
+use tokio::sync::Notify;
+
+use super::batch::{Batch, Waker};
+use super::options::NativeConnectOptions;
+use crate::runtime;
+use crate::transport::{self, ConnectOptions, Connection, InboundEvent, Inbox, Outgoing};
+
+struct Shared {
+    inbox: Arc<Inbox>,
+    conn: Mutex<Option<Connection>>,
+    aborted: AtomicBool,
+    abort: Notify,
+    waker: Waker,
+}
+
+impl Shared {
+    fn push(&self, v: serde_json::Value) {
+        self.inbox.push(InboundEvent::Control(v));
+    }
+
+    /// Ends the socket at once (worker teardown, or `close()` while connecting).
+    fn abort(&self) {
+        self.aborted.store(true, Ordering::Release);
+        self.abort.notify_one();
+        if let Some(c) = self.conn.lock().unwrap().as_ref() {
+            c.abort();
+        }
+    }
+}
+
+/// The native socket. JS owns one per `WebSocket` object.
+#[napi]
+pub struct NativeWebSocket {
+    shared: Arc<Shared>,
+    cleanup: Option<CleanupEnvHook<Arc<Shared>>>,
+}
+
+async fn run(url: String, opts: ConnectOptions, shared: Arc<Shared>) {
+    let attempt = transport::connect(&url, &opts);
+    let result = tokio::select! {
+        r = attempt => r,
+        _ = shared.abort.notified() => Err(transport::ConnectError::new(
+            transport::ConnectErrorKind::Aborted,
+            "WebSocket was closed before the connection was established",
+        )),
+    };
+    match result {
+        Err(e) => {
+            shared.push(json!({
+                "type": "error",
+                "message": e.message,
+                "kind": e.kind.as_str(),
+                "status": e.status,
+            }));
+            shared.push(json!({
+                "type": "close", "code": 1006, "reason": e.message, "wasClean": false, "byServer": false,
+            }));
+        }
+        Ok((ws, info)) => {
+            let (conn, task) = transport::spawn_connection(ws, &opts, shared.inbox.clone());
+            *shared.conn.lock().unwrap() = Some(conn.clone());
+            if shared.aborted.load(Ordering::Acquire) {
+                conn.abort();
+            }
+            shared.push(json!({
+                "type": "open", "protocol": info.protocol, "extensions": info.extensions,
+            }));
+            let close = match task.await {
+                Ok(c) => c,
+                Err(_) => transport::CloseInfo {
+                    code: 1006,
+                    reason: "internal error: the connection task failed".into(),
+                    was_clean: false,
+                    by_server: false,
+                    error: Some("internal error: the connection task failed".into()),
+                    unsent: Vec::new(),
+                    uptime: Default::default(),
+                },
+            };
+            if let Some(err) = &close.error {
+                shared.push(json!({"type": "error", "message": err, "kind": "connection"}));
+            }
+            shared.push(close.to_event());
+        }
+    }
+}
+
+#[napi]
+impl NativeWebSocket {
+    /// Starts connecting at once. `onBatch` receives arrays of events.
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        url: String,
+        options: Option<NativeConnectOptions>,
+        on_batch: Function<Batch, ()>,
+    ) -> Result<Self> {
+        let opts = options.unwrap_or_default().into_core();
+        let waker = Waker::default();
+        let inbox = Arc::new(Inbox::new(
+            waker.wake_fn(),
+            opts.inbound_high_water_bytes,
+            opts.inbound_high_water_messages,
+        ));
+        waker.attach(&on_batch, inbox.clone())?;
+        let shared = Arc::new(Shared {
+            inbox,
+            conn: Mutex::new(None),
+            aborted: AtomicBool::new(false),
+            abort: Notify::new(),
+            waker,
+        });
+        let cleanup = env.add_env_cleanup_hook(shared.clone(), |s| {
+            s.waker.release();
+            s.inbox.close();
+            s.abort();
+        })?;
+        runtime::handle().spawn(run(url, opts, shared.clone()));
+        Ok(NativeWebSocket {
+            shared,
+            cleanup: Some(cleanup),
+        })
+    }
+
+    fn conn(&self) -> Result<Connection> {
+        self.shared.conn.lock().unwrap().clone().ok_or_else(|| {
+            Error::new(
+                Status::InvalidArg,
+                "InvalidStateError: the WebSocket is not open yet",
+            )
+        })
+    }
+
+    /// Queues a text message; returns its id, or -1 if the socket is closing.
+    #[napi]
+    pub fn send_text(&self, data: String, notify: bool) -> Result<f64> {
+        let conn = self.conn()?;
+        Ok(conn
+            .send(Outgoing::Text(data.into()), notify)
+            .map(|id| id as f64)
+            .unwrap_or(-1.0))
+    }
+
+    /// Queues a binary message; returns its id, or -1 if the socket is closing.
+    #[napi]
+    pub fn send_binary(&self, data: Uint8Array, notify: bool) -> Result<f64> {
+        let conn = self.conn()?;
+        let bytes = Bytes::copy_from_slice(&data);
+        Ok(conn
+            .send(Outgoing::Binary(bytes), notify)
+            .map(|id| id as f64)
+            .unwrap_or(-1.0))
+    }
+
+    /// Starts the close handshake, or abandons the connection attempt.
+    #[napi]
+    pub fn close(&self, code: Option<u32>, reason: Option<String>) {
+        let conn = self.shared.conn.lock().unwrap().clone();
+        match conn {
+            Some(c) => c.close(code.map(|c| c as u16), reason.unwrap_or_default()),
+            None => self.shared.abort(),
+        }
+    }
+
+    /// Drops the connection without a close handshake (like ws's `terminate`).
+    #[napi]
+    pub fn terminate(&self) {
+        self.shared.abort();
+    }
+
+    /// Bytes queued and not yet written to the socket.
+    #[napi(getter)]
+    pub fn buffered_amount(&self) -> f64 {
+        self.shared
+            .conn
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|c| c.buffered_amount() as f64)
+            .unwrap_or(0.0)
+    }
+
+    /// Called by JS after the close event: stop holding the event loop.
+    #[napi]
+    pub fn release(&mut self, env: Env) -> Result<()> {
+        self.shared.waker.release();
+        self.shared.inbox.close();
+        if let Some(hook) = self.cleanup.take() {
+            env.remove_env_cleanup_hook(hook)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,501 @@
+//! The connection actor: one reader task, one writer task, and a handle.
+//!
+//! The reader owns the receiving half: it pushes messages to the [`Inbox`],
+//! parks while the inbox is full (backpressure), tracks pongs, and decides
+//! how the connection ended. The writer owns the sending half: it writes
+//! everything queued in one go and flushes once per batch, then reports the
+//! bytes written (`bufferedAmount`) and the last written id (`sendAsync`).
+//! The connection ends with a [`CloseInfo`] that says who closed it and why,
+//! and hands back every message that was accepted but never written.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes, error::CapacityError};
+
+use super::inbox::{InboundEvent, Inbox};
+use super::options::ConnectOptions;
+use super::stream::Stream;
+
+/// A message to send.
+#[derive(Clone, Debug)]
+pub enum Outgoing {
+    /// A text frame.
+    Text(Utf8Bytes),
+    /// A binary frame.
+    Binary(Bytes),
+}
+
+impl Outgoing {
+    /// Payload size in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Outgoing::Text(t) => t.len(),
+            Outgoing::Binary(b) => b.len(),
+        }
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn into_message(self) -> Message {
+        match self {
+            Outgoing::Text(t) => Message::Text(t),
+            Outgoing::Binary(b) => Message::Binary(b),
+        }
+    }
+}
+
+enum Cmd {
+    Send {
+        id: u64,
+        msg: Outgoing,
+        notify: bool,
+    },
+    Ping,
+    Close {
+        code: Option<u16>,
+        reason: String,
+    },
+}
+
+/// How a connection ended.
+#[derive(Clone, Debug)]
+pub struct CloseInfo {
+    /// The close code (1006 when no close frame was received).
+    pub code: u16,
+    /// The close reason, or an explanation for 1006.
+    pub reason: String,
+    /// Whether the close handshake completed and TCP closed cleanly.
+    pub was_clean: bool,
+    /// Whether the server (not this client) ended the connection.
+    pub by_server: bool,
+    /// For abnormal closes: what went wrong (this becomes the `error` event).
+    pub error: Option<String>,
+    /// Messages accepted but never written, in order: `(id, message)`.
+    pub unsent: Vec<(u64, Outgoing)>,
+    /// How long the connection was open.
+    pub uptime: Duration,
+}
+
+impl CloseInfo {
+    /// The JS-facing `close` control event.
+    pub fn to_event(&self) -> serde_json::Value {
+        json!({
+            "type": "close",
+            "code": self.code,
+            "reason": self.reason,
+            "wasClean": self.was_clean,
+            "byServer": self.by_server,
+        })
+    }
+}
+
+struct Shared {
+    buffered: AtomicU64,
+    closing: AtomicBool,
+    close_sent: Notify,
+    writer_failed: Notify,
+    writer_error: std::sync::Mutex<Option<String>>,
+    abort: Notify,
+    done: Notify,
+}
+
+/// A handle to a running connection. Cheap to clone.
+#[derive(Clone)]
+pub struct Connection {
+    tx: mpsc::UnboundedSender<Cmd>,
+    shared: Arc<Shared>,
+    next_id: Arc<AtomicU64>,
+}
+
+/// Why a send was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendRefused {
+    /// `close()` was called or the connection is closing.
+    Closing,
+}
+
+impl Connection {
+    /// Queues `msg` for writing and returns its id (ids increase by one
+    /// per message). With `notify`, a `{type:"sent", id}` control event is
+    /// pushed once the message (and everything before it) is written.
+    pub fn send(&self, msg: Outgoing, notify: bool) -> Result<u64, SendRefused> {
+        if self.shared.closing.load(Ordering::Acquire) {
+            return Err(SendRefused::Closing);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.send_with_id(id, msg, notify)
+    }
+
+    /// Like [`Connection::send`] with an id chosen by the caller (the
+    /// reconnecting client keeps its own ids across connections).
+    pub fn send_with_id(&self, id: u64, msg: Outgoing, notify: bool) -> Result<u64, SendRefused> {
+        if self.shared.closing.load(Ordering::Acquire) {
+            return Err(SendRefused::Closing);
+        }
+        self.shared
+            .buffered
+            .fetch_add(msg.len() as u64, Ordering::AcqRel);
+        self.tx
+            .send(Cmd::Send { id, msg, notify })
+            .map_err(|_| SendRefused::Closing)?;
+        Ok(id)
+    }
+
+    /// Starts the close handshake (`code: None` sends a close frame with no
+    /// status code). Later calls do nothing.
+    pub fn close(&self, code: Option<u16>, reason: String) {
+        if !self.shared.closing.swap(true, Ordering::AcqRel) {
+            let _ = self.tx.send(Cmd::Close { code, reason });
+        }
+    }
+
+    /// Drops the connection at once, without a close handshake.
+    pub fn abort(&self) {
+        self.shared.closing.store(true, Ordering::Release);
+        self.shared.abort.notify_one();
+    }
+
+    /// Bytes accepted by [`Connection::send`] and not yet written.
+    pub fn buffered_amount(&self) -> u64 {
+        self.shared.buffered.load(Ordering::Acquire)
+    }
+
+    /// Whether `close()` or `abort()` was called, or the connection ended.
+    pub fn is_closing(&self) -> bool {
+        self.shared.closing.load(Ordering::Acquire)
+    }
+}
+
+/// Starts the reader and writer for an open WebSocket. The returned task
+/// ends when the connection does, with its [`CloseInfo`].
+pub fn spawn_connection(
+    ws: WebSocketStream<Stream>,
+    opts: &ConnectOptions,
+    inbox: Arc<Inbox>,
+) -> (Connection, JoinHandle<CloseInfo>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        buffered: AtomicU64::new(0),
+        closing: AtomicBool::new(false),
+        close_sent: Notify::new(),
+        writer_failed: Notify::new(),
+        writer_error: std::sync::Mutex::new(None),
+        abort: Notify::new(),
+        done: Notify::new(),
+    });
+    let conn = Connection {
+        tx: tx.clone(),
+        shared: shared.clone(),
+        next_id: Arc::new(AtomicU64::new(1)),
+    };
+    let ping_interval = opts.ping_interval;
+    let pong_timeout = opts.pong_timeout;
+    let close_timeout = opts.close_timeout;
+    let task = tokio::spawn(async move {
+        let opened = Instant::now();
+        let (sink, stream) = ws.split();
+        let writer = tokio::spawn(writer(sink, rx, shared.clone(), inbox.clone()));
+        let mut info = reader(
+            stream,
+            ReaderCtx {
+                tx,
+                shared: shared.clone(),
+                inbox,
+                ping_interval,
+                pong_timeout,
+                close_timeout,
+            },
+        )
+        .await;
+        shared.closing.store(true, Ordering::Release);
+        shared.done.notify_one();
+        let unsent = writer.await.unwrap_or_default();
+        info.unsent = unsent;
+        info.uptime = opened.elapsed();
+        info
+    });
+    (conn, task)
+}
+
+type Sink = futures_util::stream::SplitSink<WebSocketStream<Stream>, Message>;
+type Source = futures_util::stream::SplitStream<WebSocketStream<Stream>>;
+
+const WRITE_BATCH_BYTES: usize = 1 << 20;
+
+async fn writer(
+    mut sink: Sink,
+    mut rx: mpsc::UnboundedReceiver<Cmd>,
+    shared: Arc<Shared>,
+    inbox: Arc<Inbox>,
+) -> Vec<(u64, Outgoing)> {
+    let mut failed = false;
+    loop {
+        let first = tokio::select! {
+            biased;
+            cmd = rx.recv() => cmd,
+            _ = shared.done.notified() => None,
+        };
+        let Some(first) = first else { break };
+        let mut next = Some(first);
+        let mut batch_bytes: u64 = 0;
+        let mut notify_id: Option<u64> = None;
+        let mut result: Result<(), WsError> = Ok(());
+        while let Some(cmd) = next.take() {
+            match cmd {
+                Cmd::Send { id, msg, notify } => {
+                    batch_bytes += msg.len() as u64;
+                    result = sink.feed(msg.into_message()).await;
+                    if notify {
+                        notify_id = Some(id);
+                    }
+                }
+                Cmd::Ping => result = sink.feed(Message::Ping(Bytes::new())).await,
+                Cmd::Close { code, reason } => {
+                    let frame = code.map(|code| CloseFrame {
+                        code: CloseCode::from(code),
+                        reason: reason.into(),
+                    });
+                    result = sink.feed(Message::Close(frame)).await;
+                    shared.close_sent.notify_one();
+                }
+            }
+            if result.is_err() || batch_bytes as usize >= WRITE_BATCH_BYTES {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        if result.is_ok() {
+            result = sink.flush().await;
+        }
+        shared.buffered.fetch_sub(batch_bytes, Ordering::AcqRel);
+        if let Err(e) = result {
+            // A send after our own close frame is not a failure worth reporting.
+            if !matches!(
+                e,
+                WsError::Protocol(_) | WsError::AlreadyClosed | WsError::ConnectionClosed
+            ) {
+                *shared.writer_error.lock().unwrap() = Some(e.to_string());
+            }
+            failed = true;
+            shared.writer_failed.notify_one();
+            break;
+        }
+        if let Some(id) = notify_id {
+            inbox.push(InboundEvent::Control(json!({"type": "sent", "id": id})));
+        }
+    }
+    // Hand back what was accepted but never written.
+    rx.close();
+    let mut unsent = Vec::new();
+    while let Ok(cmd) = rx.try_recv() {
+        if let Cmd::Send { id, msg, .. } = cmd {
+            shared
+                .buffered
+                .fetch_sub(msg.len() as u64, Ordering::AcqRel);
+            unsent.push((id, msg));
+        }
+    }
+    if !failed {
+        let _ = sink.close().await;
+    }
+    unsent
+}
+
+struct ReaderCtx {
+    tx: mpsc::UnboundedSender<Cmd>,
+    shared: Arc<Shared>,
+    inbox: Arc<Inbox>,
+    ping_interval: Option<Duration>,
+    pong_timeout: Duration,
+    close_timeout: Duration,
+}
+
+fn abnormal(reason: impl Into<String>, by_server: bool) -> CloseInfo {
+    let reason = reason.into();
+    CloseInfo {
+        code: 1006,
+        error: Some(reason.clone()),
+        reason,
+        was_clean: false,
+        by_server,
+        unsent: Vec::new(),
+        uptime: Duration::ZERO,
+    }
+}
+
+fn failed_with(code: u16, reason: String) -> CloseInfo {
+    CloseInfo {
+        code,
+        error: Some(reason.clone()),
+        reason,
+        was_clean: false,
+        by_server: false,
+        unsent: Vec::new(),
+        uptime: Duration::ZERO,
+    }
+}
+
+/// Truncates `s` to at most 123 bytes (the close-frame reason limit) at a
+/// character boundary.
+pub fn clamp_reason(s: &str) -> String {
+    if s.len() <= 123 {
+        return s.to_string();
+    }
+    let mut end = 123;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+async fn reader(mut stream: Source, ctx: ReaderCtx) -> CloseInfo {
+    let far = Duration::from_secs(86400 * 365);
+    let mut received_close: Option<(u16, String)> = None;
+    let mut initiated_by_us = false;
+    let mut close_deadline: Option<tokio::time::Instant> = None;
+    let mut ping_deadline: Option<tokio::time::Instant> =
+        ctx.ping_interval.map(|i| tokio::time::Instant::now() + i);
+    let mut awaiting_pong = false;
+
+    loop {
+        if ctx.inbox.is_full() {
+            tokio::select! {
+                _ = ctx.inbox.wait_for_room() => {}
+                _ = ctx.shared.abort.notified() => return abnormal("aborted: the socket was closed without a close handshake", false),
+            }
+            continue;
+        }
+        let ping_at = ping_deadline.unwrap_or_else(|| tokio::time::Instant::now() + far);
+        let close_at = close_deadline.unwrap_or_else(|| tokio::time::Instant::now() + far);
+        tokio::select! {
+            biased;
+            _ = ctx.shared.abort.notified() => {
+                return abnormal("aborted: the socket was closed without a close handshake", false);
+            }
+            _ = ctx.shared.writer_failed.notified() => {
+                let why = ctx.shared.writer_error.lock().unwrap().clone();
+                if let Some((code, reason)) = received_close.take() {
+                    return CloseInfo { code, reason, was_clean: false, by_server: true, error: None, unsent: Vec::new(), uptime: Duration::ZERO };
+                }
+                if let Some(why) = why {
+                    return abnormal(format!("the connection failed while writing: {why}"), true);
+                }
+            }
+            _ = ctx.shared.close_sent.notified() => {
+                if received_close.is_none() {
+                    initiated_by_us = true;
+                }
+                if close_deadline.is_none() {
+                    close_deadline = Some(tokio::time::Instant::now() + ctx.close_timeout);
+                }
+            }
+            _ = tokio::time::sleep_until(close_at), if close_deadline.is_some() => {
+                if let Some((code, reason)) = received_close.take() {
+                    return CloseInfo { code, reason, was_clean: false, by_server: !initiated_by_us, error: None, unsent: Vec::new(), uptime: Duration::ZERO };
+                }
+                return abnormal(format!(
+                    "close timeout: the server did not answer the close frame within {} ms",
+                    ctx.close_timeout.as_millis()
+                ), false);
+            }
+            _ = tokio::time::sleep_until(ping_at), if ping_deadline.is_some() => {
+                if awaiting_pong {
+                    return abnormal("pong timeout", true);
+                }
+                if ctx.tx.send(Cmd::Ping).is_err() {
+                    ping_deadline = None;
+                    continue;
+                }
+                awaiting_pong = true;
+                ping_deadline = Some(tokio::time::Instant::now() + ctx.pong_timeout);
+            }
+            item = stream.next() => match item {
+                Some(Ok(Message::Text(t))) => {
+                    if received_close.is_none() {
+                        ctx.inbox.push(InboundEvent::Text(t));
+                    }
+                }
+                Some(Ok(Message::Binary(b))) => {
+                    if received_close.is_none() {
+                        ctx.inbox.push(InboundEvent::Binary(b));
+                    }
+                }
+                Some(Ok(Message::Pong(_))) => {
+                    if awaiting_pong {
+                        awaiting_pong = false;
+                        ping_deadline = ctx.ping_interval.map(|i| tokio::time::Instant::now() + i);
+                    }
+                }
+                Some(Ok(Message::Ping(_))) | Some(Ok(Message::Frame(_))) => {}
+                Some(Ok(Message::Close(frame))) => {
+                    let (code, reason) = match frame {
+                        Some(f) => (u16::from(f.code), f.reason.to_string()),
+                        None => (1005, String::new()),
+                    };
+                    received_close = Some((code, reason));
+                    ctx.shared.closing.store(true, Ordering::Release);
+                    if close_deadline.is_none() {
+                        close_deadline = Some(tokio::time::Instant::now() + ctx.close_timeout);
+                    }
+                }
+                None | Some(Err(WsError::ConnectionClosed)) | Some(Err(WsError::AlreadyClosed)) => {
+                    return match received_close.take() {
+                        Some((code, reason)) => CloseInfo { code, reason, was_clean: true, by_server: !initiated_by_us, error: None, unsent: Vec::new(), uptime: Duration::ZERO },
+                        None => abnormal("the server closed the TCP connection without a close frame", true),
+                    };
+                }
+                Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+                    let reason = format!("message too big: {size} bytes is over maxPayload ({max_size} bytes)");
+                    let _ = ctx.tx.send(Cmd::Close { code: Some(1009), reason: clamp_reason(&reason) });
+                    return failed_with(1009, reason);
+                }
+                Some(Err(WsError::Utf8(_))) => {
+                    let reason = "invalid UTF-8 in a text frame from the server".to_string();
+                    let _ = ctx.tx.send(Cmd::Close { code: Some(1007), reason: reason.clone() });
+                    return failed_with(1007, reason);
+                }
+                Some(Err(WsError::Protocol(p))) => {
+                    use tokio_tungstenite::tungstenite::error::ProtocolError as P;
+                    if let Some((code, reason)) = received_close.take() {
+                        return CloseInfo { code, reason, was_clean: false, by_server: !initiated_by_us, error: None, unsent: Vec::new(), uptime: Duration::ZERO };
+                    }
+                    if matches!(p, P::ResetWithoutClosingHandshake) {
+                        return abnormal("the server closed the TCP connection without a close frame", true);
+                    }
+                    let reason = format!("protocol error from the server: {p}");
+                    let _ = ctx.tx.send(Cmd::Close { code: Some(1002), reason: clamp_reason(&reason) });
+                    return failed_with(1002, reason);
+                }
+                Some(Err(WsError::Io(e))) => {
+                    if let Some((code, reason)) = received_close.take() {
+                        // The server sent its close frame, then reset TCP
+                        // (uvicorn before 0.52.1 does this). Keep its code.
+                        return CloseInfo { code, reason, was_clean: false, by_server: !initiated_by_us, error: None, unsent: Vec::new(), uptime: Duration::ZERO };
+                    }
+                    let why = match e.kind() {
+                        std::io::ErrorKind::ConnectionReset => "the server reset the TCP connection (no close frame)".to_string(),
+                        std::io::ErrorKind::UnexpectedEof => "the server went away in the middle of a frame (TCP closed, no close frame)".to_string(),
+                        _ => format!("the connection failed: {e}"),
+                    };
+                    return abnormal(why, true);
+                }
+                Some(Err(other)) => {
+                    return abnormal(format!("the connection failed: {other}"), true);
+                }
+            }
+        }
+    }
+}

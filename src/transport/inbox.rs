@@ -1,0 +1,203 @@
+//! The inbound queue between the socket and JavaScript.
+//!
+//! The reader pushes events; the first push after a drain wakes the JS
+//! thread once (through the `wake` callback); JS takes everything that is
+//! ready in one crossing. There is no timer: a batch is exactly what arrived
+//! between two wake-ups. The queue is bounded: when it holds more than the
+//! high-water mark, [`Inbox::wait_for_room`] parks the reader, so the socket
+//! is not read, TCP backpressure reaches the peer, and memory stays bounded.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// One event for JavaScript.
+#[derive(Debug)]
+pub enum InboundEvent {
+    /// A text message.
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+    /// A control event (open, close, error, sent, reconnecting, ...) as a
+    /// small JSON object with a `type` field.
+    Control(serde_json::Value),
+}
+
+impl InboundEvent {
+    fn weight(&self) -> usize {
+        match self {
+            InboundEvent::Text(t) => t.len(),
+            InboundEvent::Binary(b) => b.len(),
+            InboundEvent::Control(_) => 64,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Batch {
+    events: Vec<InboundEvent>,
+    bytes: usize,
+}
+
+/// The bounded, batching inbound queue. See the module docs.
+pub struct Inbox {
+    batch: Mutex<Batch>,
+    wake_pending: AtomicBool,
+    wake: Box<dyn Fn() -> bool + Send + Sync>,
+    closed: AtomicBool,
+    room: Notify,
+    high_water_bytes: usize,
+    high_water_messages: usize,
+}
+
+impl Inbox {
+    /// A queue that calls `wake` (from any thread) when the first event of a
+    /// batch arrives. `wake` returns `false` when the consumer is gone.
+    pub fn new(
+        wake: Box<dyn Fn() -> bool + Send + Sync>,
+        high_water_bytes: usize,
+        high_water_messages: usize,
+    ) -> Self {
+        Inbox {
+            batch: Mutex::new(Batch::default()),
+            wake_pending: AtomicBool::new(false),
+            wake,
+            closed: AtomicBool::new(false),
+            room: Notify::new(),
+            high_water_bytes: high_water_bytes.max(1),
+            high_water_messages: high_water_messages.max(1),
+        }
+    }
+
+    /// Queues `event` and wakes the consumer if no wake-up is pending.
+    /// Returns `false` if the consumer is gone (the event is dropped then,
+    /// because nobody can receive it).
+    pub fn push(&self, event: InboundEvent) -> bool {
+        if self.closed.load(Ordering::Acquire) {
+            return false;
+        }
+        {
+            let mut b = self.batch.lock().unwrap();
+            b.bytes += event.weight();
+            b.events.push(event);
+        }
+        if !self.wake_pending.swap(true, Ordering::AcqRel) && !(self.wake)() {
+            self.closed.store(true, Ordering::Release);
+            self.room.notify_waiters();
+            return false;
+        }
+        true
+    }
+
+    /// Takes everything queued (called on the JS thread, once per wake-up).
+    pub fn take(&self) -> Vec<InboundEvent> {
+        self.wake_pending.store(false, Ordering::Release);
+        let events = {
+            let mut b = self.batch.lock().unwrap();
+            b.bytes = 0;
+            std::mem::take(&mut b.events)
+        };
+        self.room.notify_waiters();
+        events
+    }
+
+    /// Marks the consumer as gone; parked readers resume and later pushes
+    /// are refused.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.room.notify_waiters();
+    }
+
+    /// Whether the consumer is gone.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Whether the queue is at or over its high-water mark.
+    pub fn is_full(&self) -> bool {
+        let b = self.batch.lock().unwrap();
+        b.bytes >= self.high_water_bytes || b.events.len() >= self.high_water_messages
+    }
+
+    /// Waits until the queue is below its high-water mark (or closed).
+    pub async fn wait_for_room(&self) {
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if !self.is_full() || self.is_closed() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    fn counting() -> (Arc<AtomicUsize>, Inbox) {
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let w = wakes.clone();
+        let inbox = Inbox::new(
+            Box::new(move || {
+                w.fetch_add(1, Ordering::SeqCst);
+                true
+            }),
+            10,
+            3,
+        );
+        (wakes, inbox)
+    }
+
+    #[test]
+    fn one_wake_per_batch() {
+        let (wakes, inbox) = counting();
+        inbox.push(InboundEvent::Text("a".into()));
+        inbox.push(InboundEvent::Text("b".into()));
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
+        assert_eq!(inbox.take().len(), 2);
+        inbox.push(InboundEvent::Text("c".into()));
+        assert_eq!(wakes.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn full_by_count_and_bytes() {
+        let (_, inbox) = counting();
+        inbox.push(InboundEvent::Binary(Bytes::from_static(b"0123456789")));
+        assert!(inbox.is_full());
+        inbox.take();
+        assert!(!inbox.is_full());
+        for _ in 0..3 {
+            inbox.push(InboundEvent::Text("x".into()));
+        }
+        assert!(inbox.is_full());
+    }
+
+    #[tokio::test]
+    async fn reader_resumes_after_take() {
+        let (_, inbox) = counting();
+        let inbox = Arc::new(inbox);
+        for _ in 0..3 {
+            inbox.push(InboundEvent::Text("x".into()));
+        }
+        let i2 = inbox.clone();
+        let waiter = tokio::spawn(async move { i2.wait_for_room().await });
+        tokio::task::yield_now().await;
+        assert_eq!(inbox.take().len(), 3);
+        waiter.await.unwrap();
+    }
+
+    #[test]
+    fn gone_consumer_refuses() {
+        let inbox = Inbox::new(Box::new(|| false), 10, 10);
+        assert!(!inbox.push(InboundEvent::Text("a".into())));
+        assert!(inbox.is_closed());
+    }
+}
