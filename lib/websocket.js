@@ -83,6 +83,7 @@ class WebSocket extends EventTarget {
   #extensions = ''
   #binaryType = 'arraybuffer'
   #closedBuffered = 0
+  #written = 0
   #pendingSends = [] // [{ id, resolve, reject }] in id order (sendAsync)
   #blobChain = null // ordering for Blob sends
   #iterators = new Set()
@@ -116,7 +117,7 @@ class WebSocket extends EventTarget {
   get extensions() { return this.#extensions }
   get bufferedAmount() {
     if (this.#readyState === CONNECTING) return 0
-    return this.#native.bufferedAmount + this.#closedBuffered
+    return this.#native.acceptedBytes - this.#written + this.#closedBuffered
   }
   get binaryType() { return this.#binaryType }
   set binaryType(type) {
@@ -302,6 +303,7 @@ class WebSocket extends EventTarget {
         this.dispatchEvent(new Event('open'))
         break
       case 'sent': {
+        this.#written += ev.bytes
         while (this.#pendingSends.length && this.#pendingSends[0].id <= ev.id) this.#pendingSends.shift().resolve()
         break
       }

@@ -178,15 +178,15 @@ impl NativeWebSocket {
         self.shared.abort();
     }
 
-    /// Bytes queued and not yet written to the socket.
+    /// Total bytes accepted for sending (JS subtracts what `sent` events report).
     #[napi(getter)]
-    pub fn buffered_amount(&self) -> f64 {
+    pub fn accepted_bytes(&self) -> f64 {
         self.shared
             .conn
             .lock()
             .unwrap()
             .as_ref()
-            .map(|c| c.buffered_amount() as f64)
+            .map(|c| c.accepted_bytes() as f64)
             .unwrap_or(0.0)
     }
 

@@ -103,7 +103,7 @@ impl CloseInfo {
 }
 
 struct Shared {
-    buffered: AtomicU64,
+    accepted: AtomicU64,
     closing: AtomicBool,
     close_sent: Notify,
     writer_failed: Notify,
@@ -146,7 +146,7 @@ impl Connection {
             return Err(SendRefused::Closing);
         }
         self.shared
-            .buffered
+            .accepted
             .fetch_add(msg.len() as u64, Ordering::AcqRel);
         self.tx
             .send(Cmd::Send { id, msg, notify })
@@ -168,9 +168,12 @@ impl Connection {
         self.shared.abort.notify_one();
     }
 
-    /// Bytes accepted by [`Connection::send`] and not yet written.
-    pub fn buffered_amount(&self) -> u64 {
-        self.shared.buffered.load(Ordering::Acquire)
+    /// Total bytes ever accepted by [`Connection::send`]. The writer reports
+    /// written bytes through `{type:"sent", id, bytes}` events, so the
+    /// consumer computes `bufferedAmount` as accepted minus reported, and
+    /// the value only drops when the consumer has seen the event.
+    pub fn accepted_bytes(&self) -> u64 {
+        self.shared.accepted.load(Ordering::Acquire)
     }
 
     /// Whether `close()` or `abort()` was called, or the connection ended.
@@ -188,7 +191,7 @@ pub fn spawn_connection(
 ) -> (Connection, JoinHandle<CloseInfo>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
-        buffered: AtomicU64::new(0),
+        accepted: AtomicU64::new(0),
         closing: AtomicBool::new(false),
         close_sent: Notify::new(),
         writer_failed: Notify::new(),
@@ -251,16 +254,16 @@ async fn writer(
         let Some(first) = first else { break };
         let mut next = Some(first);
         let mut batch_bytes: u64 = 0;
-        let mut notify_id: Option<u64> = None;
+        let mut last_id: Option<u64> = None;
+        let mut notify = false;
         let mut result: Result<(), WsError> = Ok(());
         while let Some(cmd) = next.take() {
             match cmd {
-                Cmd::Send { id, msg, notify } => {
+                Cmd::Send { id, msg, notify: n } => {
                     batch_bytes += msg.len() as u64;
                     result = sink.feed(msg.into_message()).await;
-                    if notify {
-                        notify_id = Some(id);
-                    }
+                    last_id = Some(id);
+                    notify |= n;
                 }
                 Cmd::Ping => result = sink.feed(Message::Ping(Bytes::new())).await,
                 Cmd::Close { code, reason } => {
@@ -280,7 +283,6 @@ async fn writer(
         if result.is_ok() {
             result = sink.flush().await;
         }
-        shared.buffered.fetch_sub(batch_bytes, Ordering::AcqRel);
         if let Err(e) = result {
             // A send after our own close frame is not a failure worth reporting.
             if !matches!(
@@ -293,8 +295,10 @@ async fn writer(
             shared.writer_failed.notify_one();
             break;
         }
-        if let Some(id) = notify_id {
-            inbox.push(InboundEvent::Control(json!({"type": "sent", "id": id})));
+        if let Some(id) = last_id {
+            inbox.push(InboundEvent::Control(
+                json!({"type": "sent", "id": id, "bytes": batch_bytes, "notify": notify}),
+            ));
         }
     }
     // Hand back what was accepted but never written.
@@ -302,9 +306,6 @@ async fn writer(
     let mut unsent = Vec::new();
     while let Ok(cmd) = rx.try_recv() {
         if let Cmd::Send { id, msg, .. } = cmd {
-            shared
-                .buffered
-                .fetch_sub(msg.len() as u64, Ordering::AcqRel);
             unsent.push((id, msg));
         }
     }

@@ -1,0 +1,485 @@
+'use strict'
+// ReconnectingWebSocket: a WebSocket that reconnects with backoff, queues
+// messages while disconnected, and stops for good (with a plain-English
+// reason) when reconnecting cannot help: a final close code such as 4001
+// "Replaced" (a kick war), a flapping server, or retries used up.
+//
+// The loop runs in Rust (src/reconnect/driver.rs). This file checks options,
+// keeps each message's original value until it is written or handed back,
+// and turns the native events (one array per wake-up) into DOM events.
+//
+// Lifecycle: every instance ends with exactly one `terminal` event, also
+// after close() (kind 'user-closed'). After it, the native handle is
+// released and the instance no longer keeps Node's event loop alive.
+
+const { NativeReconnectingWebSocket } = require('../native.js')
+const { MessageEvent, CloseEvent, ErrorEvent, defineEventHandlers } = require('./events.js')
+const { toNativeOptions } = require('./options.js')
+const { parseUrl } = require('./websocket.js')
+
+const kDispatch = Symbol('dispatch')
+const kNative = Symbol('native')
+
+// The default final close codes (src/reconnect/policy.rs DEFAULT_FINAL_CODES),
+// used when a finalCodes predicate throws.
+const DEFAULT_FINAL_CODES = Object.freeze([1002, 1003, 1007, 1008, 1009, 4001, 4003])
+
+const USER_CLOSED = 'the client is closed (close() was called); the message was not sent'
+const LOST_IN_WRITE = (code) =>
+  `the connection closed (code ${code}) while this message was being written: it may or may not have reached the server, so it is not sent again`
+
+// ---------------------------------------------------------------------------
+// Events
+
+class ReconnectingEvent extends Event {
+  #attempt
+  #delay
+  #lastClose
+  constructor(type, init = {}) {
+    super(type, init)
+    this.#attempt = Number(init.attempt) || 0
+    this.#delay = Number(init.delay) || 0
+    this.#lastClose = Object.freeze({ code: Number(init.lastClose?.code) || 0, reason: String(init.lastClose?.reason ?? '') })
+  }
+  /** The retry number since the last stable connection (1 = first). */
+  get attempt() { return this.#attempt }
+  /** Milliseconds until the next connection attempt. */
+  get delay() { return this.#delay }
+  /** How the last connection ended (code 1006 and the error for a failed attempt). */
+  get lastClose() { return this.#lastClose }
+}
+
+class TerminalEvent extends Event {
+  #code
+  #reason
+  #message
+  #kind
+  #codes
+  constructor(type, init = {}) {
+    super(type, init)
+    this.#code = Number(init.code) || 0
+    this.#reason = String(init.reason ?? '')
+    this.#message = String(init.message ?? '')
+    this.#kind = String(init.kind ?? '')
+    this.#codes = init.codes === undefined ? undefined : Object.freeze([...init.codes])
+  }
+  /** Close code of the last connection (1006 after a failed attempt). */
+  get code() { return this.#code }
+  /** Close reason of the last connection. */
+  get reason() { return this.#reason }
+  /** What happened, why this client stopped, and what to do. */
+  get message() { return this.#message }
+  /** 'final-code' | 'flapping' | 'retries-exhausted' | 'user-closed' */
+  get kind() { return this.#kind }
+  /** For 'flapping': the close codes of the run, oldest first. */
+  get codes() { return this.#codes }
+}
+
+class DroppedEvent extends Event {
+  #messages
+  constructor(type, init = {}) {
+    super(type, init)
+    this.#messages = Object.freeze([...(init.messages || [])].map((m) => Object.freeze({ data: m.data, reason: String(m.reason) })))
+  }
+  /** The messages that will not be sent: the original values, with why. */
+  get messages() { return this.#messages }
+}
+
+// ---------------------------------------------------------------------------
+// Options
+
+function optionError(name, message) {
+  return new TypeError(`clawsock: option '${name}' ${message}`)
+}
+
+function show(v) {
+  if (typeof v === 'function') return 'a function'
+  if (typeof v === 'bigint') return `${v}n`
+  try { return JSON.stringify(v) ?? String(v) } catch { return String(v) }
+}
+
+function checkKeys(obj, name, allowed) {
+  if (obj === undefined || obj === null) return {}
+  if (typeof obj !== 'object' || Array.isArray(obj)) {
+    throw optionError(name, `must be an object with some of ${allowed.join(', ')}, got ${show(obj)}`)
+  }
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) throw optionError(`${name}.${k}`, `is not a known option; known: ${allowed.join(', ')}`)
+  }
+  return obj
+}
+
+function number(obj, prefix, key, { min = 0, minExclusive = false, integer = false, infinity = false, what }) {
+  const v = obj[key]
+  if (v === undefined) return undefined
+  const ok = typeof v === 'number' && !Number.isNaN(v) &&
+    (Number.isFinite(v) ? (minExclusive ? v > min : v >= min) && (!integer || Number.isInteger(v)) : infinity && v === Infinity)
+  if (!ok) throw optionError(`${prefix}.${key}`, `must be ${what}, got ${show(v)}`)
+  return v
+}
+
+const RECONNECT_KEYS = ['initialDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'stableAfter', 'finalCodes', 'flapThreshold', 'flapWindow']
+const QUEUE_KEYS = ['maxMessages', 'maxBytes', 'overflow']
+
+/** Checks `reconnect` and `queue`; returns the native options and the JS predicate. */
+function toReconnectOptions(reconnect, queue) {
+  const r = checkKeys(reconnect, 'reconnect', RECONNECT_KEYS)
+  const q = checkKeys(queue, 'queue', QUEUE_KEYS)
+  const out = {}
+  out.initialDelay = number(r, 'reconnect', 'initialDelay', { minExclusive: true, what: 'a positive number of milliseconds (0 would retry in a tight loop)' })
+  out.maxDelay = number(r, 'reconnect', 'maxDelay', { minExclusive: true, what: 'a positive number of milliseconds' })
+  const initial = out.initialDelay ?? 1000
+  const max = out.maxDelay ?? 30000
+  if (initial > max) {
+    throw optionError(out.initialDelay !== undefined ? 'reconnect.initialDelay' : 'reconnect.maxDelay',
+      `must keep initialDelay (${initial} ms) at or below maxDelay (${max} ms)`)
+  }
+  out.factor = number(r, 'reconnect', 'factor', { min: 1, what: 'a finite number >= 1 (1 keeps the delay constant)' })
+  if (r.jitter !== undefined) {
+    if (!['full', 'equal', 'none'].includes(r.jitter)) throw optionError('reconnect.jitter', `must be 'full', 'equal' or 'none', got ${show(r.jitter)}`)
+    out.jitter = r.jitter
+  }
+  out.maxRetries = number(r, 'reconnect', 'maxRetries', { integer: true, infinity: true, what: 'a whole number >= 0 or Infinity' })
+  if (out.maxRetries === Infinity) out.maxRetries = undefined
+  out.stableAfter = number(r, 'reconnect', 'stableAfter', { what: 'a number of milliseconds >= 0' })
+  let predicate = null
+  if (r.finalCodes !== undefined) {
+    if (typeof r.finalCodes === 'function') {
+      predicate = r.finalCodes
+      out.askFinal = true
+    } else if (Array.isArray(r.finalCodes)) {
+      r.finalCodes.forEach((c, i) => {
+        if (!Number.isInteger(c) || c < 1000 || c > 4999) {
+          throw optionError(`reconnect.finalCodes[${i}]`, `must be a close code (a whole number from 1000 to 4999), got ${show(c)}`)
+        }
+      })
+      out.finalCodes = [...r.finalCodes]
+    } else {
+      throw optionError('reconnect.finalCodes', `must be an array of close codes or a function (code, reason) => boolean, got ${show(r.finalCodes)}`)
+    }
+  }
+  out.flapThreshold = number(r, 'reconnect', 'flapThreshold', { integer: true, what: 'a whole number >= 0 (0 turns the flapping guard off)' })
+  out.flapWindow = number(r, 'reconnect', 'flapWindow', { minExclusive: true, what: 'a positive number of milliseconds' })
+  out.maxMessages = number(q, 'queue', 'maxMessages', { integer: true, what: 'a whole number >= 0 (0 turns queueing off)' })
+  out.maxBytes = number(q, 'queue', 'maxBytes', { integer: true, what: 'a whole number of bytes >= 0' })
+  if (q.overflow !== undefined) {
+    if (q.overflow !== 'reject-new' && q.overflow !== 'drop-oldest') {
+      throw optionError('queue.overflow', `must be 'reject-new' or 'drop-oldest', got ${show(q.overflow)}`)
+    }
+    out.overflow = q.overflow
+  }
+  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k]
+  return { native: out, predicate }
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+function syntaxError(message) {
+  return new DOMException(message, 'SyntaxError')
+}
+
+function parseProtocols(protocols) {
+  if (protocols === undefined) return []
+  const list = typeof protocols === 'string' ? [protocols] : Array.from(protocols, String)
+  const seen = new Set()
+  for (const p of list) {
+    if (!TOKEN.test(p)) throw syntaxError(`Failed to construct 'ReconnectingWebSocket': The subprotocol '${p}' is invalid.`)
+    if (seen.has(p)) throw syntaxError(`Failed to construct 'ReconnectingWebSocket': The subprotocol '${p}' is duplicated.`)
+    seen.add(p)
+  }
+  return list
+}
+
+function toBytes(data) {
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object SharedArrayBuffer]') {
+    return new Uint8Array(data)
+  }
+  return null
+}
+
+function sendError(message, code, extra) {
+  return Object.assign(new Error(`clawsock: the message was not sent: ${message}`), { code }, extra)
+}
+
+// ---------------------------------------------------------------------------
+// The class
+
+class ReconnectingWebSocket extends EventTarget {
+  #url
+  #native
+  #state = 'connecting'
+  #protocol = ''
+  #extensions = ''
+  #binaryType = 'arraybuffer'
+  #predicate = null
+  #terminal = null
+  #pending = new Map() // id -> { data, bytes, resolve?, reject? }, in id order
+  #stats = { connects: 0, reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 }
+
+  /**
+   * @param {string | URL} url
+   * @param {string | string[]} [protocols]
+   * @param {import('../index').ReconnectingWebSocketOptions} [options]
+   */
+  constructor(url, protocols, options) {
+    super()
+    if (arguments.length === 0) {
+      throw new TypeError("Failed to construct 'ReconnectingWebSocket': 1 argument required, but only 0 present.")
+    }
+    if (protocols !== null && typeof protocols === 'object' && !Array.isArray(protocols) && !(Symbol.iterator in protocols) && options === undefined) {
+      options = protocols
+      protocols = options.protocols
+    }
+    const parsed = parseUrl(url)
+    this.#url = parsed.href
+    const list = parseProtocols(protocols)
+    const o = options == null ? {} : options
+    if (typeof o !== 'object') throw new TypeError(`clawsock: options must be an object, got ${typeof o}`)
+    const { reconnect, queue, ...wsOptions } = o
+    const { native: reconnectNative, predicate } = toReconnectOptions(reconnect, queue)
+    const connectNative = toNativeOptions(wsOptions, list)
+    this.#predicate = predicate
+    this.#native = new NativeReconnectingWebSocket(this.#url, connectNative, reconnectNative, (batch) => this[kDispatch](batch))
+    this[kNative] = this.#native
+  }
+
+  get url() { return this.#url }
+  /** 'connecting' | 'open' | 'reconnecting' | 'closed' */
+  get state() { return this.#state }
+  /** Why it stopped for good ({code, reason, message, kind, codes?}), or null. */
+  get terminalReason() { return this.#terminal }
+  /** Counters: connects, reconnects, messagesIn, messagesOut, bytesIn, bytesOut. */
+  get stats() { return { ...this.#stats } }
+  /** Messages and bytes waiting for a connection. */
+  get queued() {
+    if (this.#terminal) return { messages: 0, bytes: 0 }
+    return { messages: this.#native.queuedMessages, bytes: this.#native.queuedBytes }
+  }
+  get protocol() { return this.#protocol }
+  get extensions() { return this.#extensions }
+  get binaryType() { return this.#binaryType }
+  set binaryType(type) {
+    if (type === 'arraybuffer' || type === 'blob' || type === 'nodebuffer') this.#binaryType = type
+  }
+
+  /**
+   * Sends `data` now if connected, or queues it until the next connection.
+   * Returns true if it was taken; false if not (the queue is full under
+   * 'reject-new', or the client is closed): a `dropped` event hands it back.
+   * Under 'drop-oldest', older queued messages may be handed back instead.
+   */
+  send(data) {
+    return this.#send(data, null)
+  }
+
+  /**
+   * Like send(), but resolves when the message was written to a socket, and
+   * rejects (err.code CLAWSOCK_QUEUE_FULL, CLAWSOCK_DROPPED, CLAWSOCK_CLOSED
+   * or CLAWSOCK_TERMINAL) when it will not be sent.
+   */
+  sendAsync(data) {
+    return new Promise((resolve, reject) => {
+      try {
+        this.#send(data, { resolve, reject })
+      } catch (err) {
+        reject(err)
+      }
+    })
+  }
+
+  #send(data, waiter) {
+    if (typeof Blob !== 'undefined' && data instanceof Blob) {
+      throw new TypeError('clawsock: ReconnectingWebSocket cannot send a Blob; send await blob.arrayBuffer() instead')
+    }
+    let text = null
+    let bytes = null
+    if (typeof data === 'string') text = data
+    else if ((bytes = toBytes(data)) === null) text = String(data)
+    const size = text !== null ? Buffer.byteLength(text) : bytes.byteLength
+    if (this.#state === 'closed') {
+      const reason = this.#terminal ? this.#terminal.message : USER_CLOSED
+      this.#handBack([{ data, reason, waiter, error: sendError(reason, this.#terminal ? 'CLAWSOCK_TERMINAL' : 'CLAWSOCK_CLOSED', this.#terminal ? { terminal: this.#terminal } : {}) }])
+      return false
+    }
+    let id = text !== null ? this.#native.sendText(text) : this.#native.sendBinary(bytes)
+    if (id > 0) {
+      this.#pending.set(id, { data, bytes: size, waiter })
+      return true
+    }
+    const outcome = this.#native.takeOutcome()
+    id = outcome.id
+    if (id < 0) {
+      const code = outcome.closed ? 'CLAWSOCK_CLOSED' : 'CLAWSOCK_QUEUE_FULL'
+      this.#handBack([{ data, reason: outcome.reason, waiter, error: sendError(outcome.reason, code) }])
+      return false
+    }
+    this.#pending.set(id, { data, bytes: size, waiter })
+    this.#handBack(outcome.dropped.map((d) => this.#take(d, outcome.reason, 'CLAWSOCK_DROPPED')).filter(Boolean))
+    return true
+  }
+
+  /** Removes pending message `id` and describes it for #handBack. */
+  #take(id, reason, code, extra) {
+    const p = this.#pending.get(id)
+    if (!p) return null
+    this.#pending.delete(id)
+    return { data: p.data, reason, waiter: p.waiter, error: sendError(reason, code, extra) }
+  }
+
+  /** Rejects the waiters and emits one `dropped` event. */
+  #handBack(items) {
+    if (items.length === 0) return
+    for (const it of items) if (it.waiter) it.waiter.reject(it.error)
+    this.dispatchEvent(new DroppedEvent('dropped', { messages: items.map(({ data, reason }) => ({ data, reason })) }))
+  }
+
+  /**
+   * Stops for good, in any state: closes the open connection (code 1000 or
+   * 3000-4999, reason up to 123 bytes), or abandons the connection attempt
+   * or the wait before the next one. Queued messages are handed back
+   * (`dropped`), then `terminal` (kind 'user-closed') is the last event.
+   */
+  close(code, reason) {
+    if (code !== undefined) {
+      code = Number(code)
+      if (!Number.isInteger(code) || (code !== 1000 && (code < 3000 || code > 4999))) {
+        throw new DOMException(
+          `Failed to execute 'close' on 'ReconnectingWebSocket': The close code must be either 1000, or between 3000 and 4999. ${code} is neither.`,
+          'InvalidAccessError',
+        )
+      }
+    }
+    if (reason !== undefined) {
+      reason = String(reason)
+      if (Buffer.byteLength(reason) > 123) {
+        throw syntaxError("Failed to execute 'close' on 'ReconnectingWebSocket': The close reason must not be greater than 123 UTF-8 bytes.")
+      }
+    }
+    if (this.#state === 'closed') return
+    this.#state = 'closed'
+    this.#native.close(code, reason)
+  }
+
+  #binary(buf) {
+    switch (this.#binaryType) {
+      case 'nodebuffer':
+        return buf
+      case 'blob':
+        return new Blob([buf])
+      default:
+        return buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength
+          ? buf.buffer
+          : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)
+    }
+  }
+
+  [kDispatch](batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i]
+      if (typeof item === 'string') {
+        this.#stats.messagesIn++
+        this.#stats.bytesIn += Buffer.byteLength(item)
+        this.#message(item)
+      } else if (Buffer.isBuffer(item)) {
+        this.#stats.messagesIn++
+        this.#stats.bytesIn += item.byteLength
+        this.#message(this.#binary(item))
+      } else {
+        this.#control(item)
+      }
+    }
+  }
+
+  #message(data) {
+    if (this.#state !== 'open') return
+    this.dispatchEvent(new MessageEvent('message', { data, origin: new URL(this.#url).origin }))
+  }
+
+  #control(ev) {
+    switch (ev.type) {
+      case 'open':
+        this.#stats.connects++
+        if (this.#state !== 'closed') this.#state = 'open'
+        this.#protocol = ev.protocol || ''
+        this.#extensions = ev.extensions || ''
+        this.dispatchEvent(new Event('open'))
+        break
+      case 'sent':
+        for (const [id, p] of this.#pending) {
+          if (id > ev.id) break
+          this.#pending.delete(id)
+          this.#stats.messagesOut++
+          this.#stats.bytesOut += p.bytes
+          if (p.waiter) p.waiter.resolve()
+        }
+        break
+      case 'error': {
+        const error = new Error(ev.message)
+        error.code = 'CLAWSOCK_' + String(ev.kind || 'error').toUpperCase().replace(/-/g, '_')
+        if (ev.status != null) error.status = ev.status
+        this.dispatchEvent(new ErrorEvent('error', { message: ev.message, error }))
+        break
+      }
+      case 'close': {
+        if (this.#state !== 'closed') this.#state = 'reconnecting'
+        if (ev.settledThrough != null) {
+          // Taken by that connection, neither written nor given back: lost
+          // in a failed write.
+          const lost = []
+          for (const id of this.#pending.keys()) {
+            if (id > ev.settledThrough) break
+            lost.push(this.#take(id, LOST_IN_WRITE(ev.code), 'CLAWSOCK_DROPPED'))
+          }
+          this.#handBack(lost)
+        }
+        this.dispatchEvent(new CloseEvent('close', { code: ev.code, reason: ev.reason, wasClean: ev.wasClean }))
+        if (ev.verdict) this.#native.decide(this.#isFinal(ev.code, ev.reason))
+        break
+      }
+      case 'reconnecting':
+        this.#stats.reconnects++
+        if (this.#state !== 'closed') this.#state = 'reconnecting'
+        this.dispatchEvent(new ReconnectingEvent('reconnecting', { attempt: ev.attempt, delay: ev.delay, lastClose: ev.lastClose }))
+        break
+      case 'terminal': {
+        this.#state = 'closed'
+        const t = { code: ev.code, reason: ev.reason, message: ev.message, kind: ev.kind }
+        if (ev.codes) t.codes = Object.freeze([...ev.codes])
+        this.#terminal = Object.freeze(t)
+        const extra = { terminal: this.#terminal }
+        const back = (ev.unsent || []).map((id) => this.#take(id, t.message, 'CLAWSOCK_TERMINAL', extra)).filter(Boolean)
+        // Anything else still pending cannot be written any more.
+        for (const id of [...this.#pending.keys()]) back.push(this.#take(id, t.message, 'CLAWSOCK_TERMINAL', extra))
+        try {
+          this.#handBack(back)
+        } finally {
+          this.#native.release()
+          this.dispatchEvent(new TerminalEvent('terminal', t))
+        }
+        break
+      }
+    }
+  }
+
+  #isFinal(code, reason) {
+    try {
+      return Boolean(this.#predicate(code, reason))
+    } catch (err) {
+      const message = `clawsock: the reconnect.finalCodes function threw (${err && err.message}); the default final codes decide instead`
+      this.dispatchEvent(new ErrorEvent('error', { message, error: err }))
+      return DEFAULT_FINAL_CODES.includes(code)
+    }
+  }
+}
+
+defineEventHandlers(ReconnectingWebSocket.prototype, ['open', 'message', 'error', 'close', 'reconnecting', 'terminal', 'dropped'])
+
+module.exports = {
+  ReconnectingWebSocket,
+  ReconnectingEvent,
+  TerminalEvent,
+  DroppedEvent,
+  DEFAULT_FINAL_CODES,
+  kNative,
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what it needs (npm
+# devDependencies, the Python peers, Node 24 and the OpenClaw gateway in
+# .cache/), builds the addon, then runs the Rust checks, the TypeScript
+# typecheck and the node:test suites (on this machine's Node, then on Node 24).
+#
+#   npm test            everything
+#   CLAWSOCK_SKIP_NODE24=1 npm test    skip the second run on Node 24
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "npm dependencies"
+if [ ! -d node_modules/.bin ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+step "build the addon (release)"
+npx napi build --platform --release --no-js --dts native.d.ts
+
+step "test peers: Python (FastAPI/uvicorn) venvs"
+bash scripts/setup-python.sh
+
+if [ -f scripts/setup-openclaw.sh ]; then
+  step "test peers: Node 24 and the OpenClaw gateway"
+  bash scripts/setup-openclaw.sh
+fi
+
+step "Rust: fmt, clippy, unit tests"
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+cargo test
+
+step "TypeScript: a plugin-shaped file against index.d.ts (tsc --strict)"
+npx tsc -p __test__/types/tsconfig.json
+
+tests=(__test__/*.test.js __test__/peers/selftest.js)
+
+step "node:test on $(node --version)"
+node --test --test-concurrency=1 "${tests[@]}"
+
+if [ "${CLAWSOCK_SKIP_NODE24:-}" != 1 ]; then
+  node24=$(node -p "require('./__test__/harness/node-versions.js').nodeBinary(24)")
+  step "node:test on Node $("$node24" --version)"
+  "$node24" --test --test-concurrency=1 "${tests[@]}"
+fi
