@@ -3,6 +3,8 @@
 // lives in lib/, one file per concern.
 const { WebSocket } = require('./lib/websocket.js')
 const { MessageEvent, CloseEvent, ErrorEvent } = require('./lib/events.js')
+const { ReconnectingWebSocket, ReconnectingEvent, TerminalEvent, DroppedEvent } = require('./lib/reconnecting.js')
 
 module.exports = { WebSocket, MessageEvent, CloseEvent, ErrorEvent }
+Object.assign(module.exports, { ReconnectingWebSocket, ReconnectingEvent, TerminalEvent, DroppedEvent })
 module.exports.default = WebSocket

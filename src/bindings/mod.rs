@@ -3,4 +3,5 @@
 
 mod batch;
 mod options;
+mod reconnecting;
 mod websocket;

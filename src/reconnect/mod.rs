@@ -10,6 +10,7 @@
 //!   opening.
 //! - [`queue`]: the bounded queue for messages sent while disconnected.
 //! - [`supervisor`]: the state machine that combines them.
+//! - [`driver`]: the async driver that runs it over real connections.
 //!
 //! It exists because of a kick war: two clients with the same identity kept
 //! closing each other with 4001 "Replaced" and reconnecting 3 s later,
@@ -19,6 +20,7 @@
 //! `[0, 1)`, so every decision is deterministic and testable.
 
 pub mod backoff;
+pub mod driver;
 pub mod flapping;
 pub mod policy;
 pub mod queue;

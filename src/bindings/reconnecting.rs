@@ -1,0 +1,285 @@
+//! `NativeReconnectingWebSocket`: the native half of the JS
+//! `ReconnectingWebSocket` class. The loop itself is
+//! [`crate::reconnect::driver`]; this file converts values and dispatches.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use napi::CleanupEnvHook;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use super::batch::{Batch, Waker};
+use super::options::NativeConnectOptions;
+use crate::reconnect::driver::{Driver, DriverConfig, SendOutcome};
+use crate::reconnect::{
+    BackoffConfig, ClosePolicy, Jitter, OverflowPolicy, QueueConfig, SupervisorConfig,
+};
+use crate::runtime;
+use crate::transport::{Inbox, Outgoing};
+
+/// Reconnect and queue settings as the JS layer passes them (all optional;
+/// the JS layer has already checked them and named any bad one).
+#[napi(object)]
+#[derive(Default)]
+pub struct NativeReconnectOptions {
+    /// ms
+    pub initial_delay: Option<f64>,
+    /// ms
+    pub max_delay: Option<f64>,
+    /// >= 1
+    pub factor: Option<f64>,
+    /// "full" | "equal" | "none"
+    pub jitter: Option<String>,
+    /// absent or Infinity: unlimited
+    pub max_retries: Option<f64>,
+    /// ms
+    pub stable_after: Option<f64>,
+    /// Replaces the default final close codes.
+    pub final_codes: Option<Vec<u32>>,
+    /// JS decides final codes: the driver waits for `decide()` after each
+    /// close by the server.
+    pub ask_final: Option<bool>,
+    /// 0 disables the flapping guard
+    pub flap_threshold: Option<f64>,
+    /// ms
+    pub flap_window: Option<f64>,
+    /// queue: most messages held while disconnected
+    pub max_messages: Option<f64>,
+    /// queue: most bytes held while disconnected
+    pub max_bytes: Option<f64>,
+    /// queue: "reject-new" | "drop-oldest"
+    pub overflow: Option<String>,
+}
+
+fn ms(v: f64) -> Duration {
+    Duration::from_millis(v.max(0.0).min(u32::MAX as f64) as u64)
+}
+
+fn count(v: f64) -> usize {
+    if v.is_finite() {
+        v.max(0.0).min(usize::MAX as f64) as usize
+    } else {
+        usize::MAX
+    }
+}
+
+impl NativeReconnectOptions {
+    fn into_core(self) -> (SupervisorConfig, QueueConfig, bool) {
+        let mut b = BackoffConfig::default();
+        if let Some(v) = self.initial_delay {
+            b.initial_delay = ms(v);
+        }
+        if let Some(v) = self.max_delay {
+            b.max_delay = ms(v);
+        }
+        if let Some(v) = self.factor {
+            b.factor = v;
+        }
+        b.jitter = match self.jitter.as_deref() {
+            Some("equal") => Jitter::Equal,
+            Some("none") => Jitter::None,
+            _ => Jitter::Full,
+        };
+        b.max_retries = self
+            .max_retries
+            .filter(|v| v.is_finite() && *v < u32::MAX as f64)
+            .map(|v| v.max(0.0) as u32);
+        if let Some(v) = self.stable_after {
+            b.stable_after = ms(v);
+        }
+        let ask_final = self.ask_final.unwrap_or(false);
+        let mut s = SupervisorConfig {
+            backoff: b,
+            ..SupervisorConfig::default()
+        };
+        if ask_final {
+            s.close_policy = ClosePolicy::new().with_final_codes([]);
+        } else if let Some(codes) = self.final_codes {
+            s.close_policy = ClosePolicy::new().with_final_codes(
+                codes
+                    .into_iter()
+                    .filter_map(|c| u16::try_from(c).ok())
+                    .collect::<Vec<_>>(),
+            );
+        }
+        if let Some(v) = self.flap_threshold {
+            s.flap_threshold = v.max(0.0).min(u32::MAX as f64) as u32;
+        }
+        if let Some(v) = self.flap_window {
+            s.flap_window = ms(v);
+        }
+        let mut q = QueueConfig::default();
+        if let Some(v) = self.max_messages {
+            q.max_messages = count(v);
+        }
+        if let Some(v) = self.max_bytes {
+            q.max_bytes = count(v);
+        }
+        if self.overflow.as_deref() == Some("drop-oldest") {
+            q.overflow = OverflowPolicy::DropOldest;
+        }
+        (s, q, ask_final)
+    }
+}
+
+/// What happened to a send that was not simply taken (see `send_text`).
+#[napi(object)]
+pub struct NativeSendOutcome {
+    /// The new message's id, or -1 when it was rejected.
+    pub id: f64,
+    /// Ids evicted from the queue (drop-oldest), oldest first.
+    pub dropped: Vec<f64>,
+    /// Why the message was rejected, or why `dropped` were evicted.
+    pub reason: String,
+    /// Rejected because the client is closed for good.
+    pub closed: bool,
+}
+
+/// The native reconnecting client. JS owns one per `ReconnectingWebSocket`.
+#[napi]
+pub struct NativeReconnectingWebSocket {
+    driver: Driver,
+    waker: Waker,
+    inbox: Arc<Inbox>,
+    cleanup: Option<CleanupEnvHook<(Driver, Waker, Arc<Inbox>)>>,
+    outcome: Option<NativeSendOutcome>,
+}
+
+#[napi]
+impl NativeReconnectingWebSocket {
+    /// Starts connecting at once. `onBatch` receives arrays of events.
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        url: String,
+        options: Option<NativeConnectOptions>,
+        reconnect: Option<NativeReconnectOptions>,
+        on_batch: Function<Batch, ()>,
+    ) -> Result<Self> {
+        let connect = options.unwrap_or_default().into_core();
+        let (supervisor, queue, ask_final) = reconnect.unwrap_or_default().into_core();
+        let waker = Waker::default();
+        let inbox = Arc::new(Inbox::new(
+            waker.wake_fn(),
+            connect.inbound_high_water_bytes,
+            connect.inbound_high_water_messages,
+        ));
+        waker.attach(&on_batch, inbox.clone())?;
+        let cfg = DriverConfig {
+            url,
+            connect,
+            supervisor,
+            queue,
+            ask_final,
+        };
+        let driver = Driver::start(cfg, inbox.clone(), runtime::handle())
+            .map_err(|e| Error::new(Status::InvalidArg, format!("clawsock: {e}")))?;
+        let cleanup = env.add_env_cleanup_hook(
+            (driver.clone(), waker.clone(), inbox.clone()),
+            |(driver, waker, inbox)| {
+                waker.release();
+                inbox.close();
+                driver.abort();
+            },
+        )?;
+        Ok(NativeReconnectingWebSocket {
+            driver,
+            waker,
+            inbox,
+            cleanup: Some(cleanup),
+            outcome: None,
+        })
+    }
+
+    fn send(&mut self, msg: Outgoing) -> f64 {
+        match self.driver.send(msg) {
+            SendOutcome::Accepted { id } => id as f64,
+            SendOutcome::AcceptedDropping {
+                id,
+                dropped,
+                reason,
+            } => {
+                self.outcome = Some(NativeSendOutcome {
+                    id: id as f64,
+                    dropped: dropped.into_iter().map(|d| d as f64).collect(),
+                    reason,
+                    closed: false,
+                });
+                0.0
+            }
+            SendOutcome::Rejected { reason, closed } => {
+                self.outcome = Some(NativeSendOutcome {
+                    id: -1.0,
+                    dropped: Vec::new(),
+                    reason,
+                    closed,
+                });
+                0.0
+            }
+        }
+    }
+
+    /// Sends or queues a text message. Returns its id (> 0) when it was
+    /// simply taken; 0 when something else happened: then `takeOutcome()`
+    /// says what (rejected, or taken after evicting older messages).
+    #[napi]
+    pub fn send_text(&mut self, data: String) -> f64 {
+        self.send(Outgoing::Text(data.into()))
+    }
+
+    /// Like `sendText` for binary data (copied).
+    #[napi]
+    pub fn send_binary(&mut self, data: Uint8Array) -> f64 {
+        self.send(Outgoing::Binary(Bytes::copy_from_slice(&data)))
+    }
+
+    /// The details of the last send that returned 0.
+    #[napi]
+    pub fn take_outcome(&mut self) -> Option<NativeSendOutcome> {
+        self.outcome.take()
+    }
+
+    /// Stops for good in any state; the `terminal` event follows.
+    #[napi]
+    pub fn close(&self, code: Option<u32>, reason: Option<String>) {
+        self.driver
+            .close(code.map(|c| c as u16), reason.unwrap_or_default());
+    }
+
+    /// The verdict for a `close` event with `verdict: true`.
+    #[napi]
+    pub fn decide(&self, is_final: bool) {
+        self.driver.decide(is_final);
+    }
+
+    /// Messages waiting in the send queue.
+    #[napi(getter)]
+    pub fn queued_messages(&self) -> f64 {
+        self.driver.queued().0 as f64
+    }
+
+    /// Bytes waiting in the send queue.
+    #[napi(getter)]
+    pub fn queued_bytes(&self) -> f64 {
+        self.driver.queued().1 as f64
+    }
+
+    /// Whether `release()` ran: the client no longer holds the event loop.
+    #[napi(getter)]
+    pub fn released(&self) -> bool {
+        self.cleanup.is_none()
+    }
+
+    /// Called by JS after the `terminal` event: stop holding the event loop.
+    #[napi]
+    pub fn release(&mut self, env: Env) -> Result<()> {
+        self.waker.release();
+        self.inbox.close();
+        if let Some(hook) = self.cleanup.take() {
+            env.remove_env_cleanup_hook(hook)?;
+        }
+        Ok(())
+    }
+}
