@@ -138,3 +138,138 @@ export declare class WebSocket extends EventTarget {
 }
 
 export default WebSocket
+
+// ---------------------------------------------------------------------------
+// ReconnectingWebSocket
+
+/** Reconnect policy. Delays in ms. */
+export interface ReconnectOptions {
+  /** First delay. Default 1000. */
+  initialDelay?: number
+  /** Largest delay. Default 30000. */
+  maxDelay?: number
+  /** Growth per attempt. Default 2. */
+  factor?: number
+  /** `'full'`: uniform in [0, d] (default); `'equal'`: d/2 + uniform [0, d/2]; `'none'`. */
+  jitter?: 'full' | 'equal' | 'none'
+  /** Give up after this many consecutive failed attempts. Default Infinity. */
+  maxRetries?: number
+  /** The delay resets only after a connection stayed open this long. Default 5000. */
+  stableAfter?: number
+  /**
+   * Server close codes that mean "do not come back". Default
+   * `[1002, 1003, 1007, 1008, 1009, 4001, 4003]`. A function is asked about
+   * every server-initiated close.
+   */
+  finalCodes?: number[] | ((code: number, reason: string) => boolean)
+  /** Stop after this many consecutive connections closed by the server within `flapWindow` of opening. Default 5; 0 turns it off. */
+  flapThreshold?: number
+  /** Default 2000. */
+  flapWindow?: number
+}
+
+/** The bounded queue for messages sent while disconnected. */
+export interface QueueOptions {
+  /** Default 1000. */
+  maxMessages?: number
+  /** Default 1 MiB. */
+  maxBytes?: number
+  /** What to do when full: reject the new message (default) or drop the oldest. */
+  overflow?: 'reject-new' | 'drop-oldest'
+}
+
+export interface ReconnectingWebSocketOptions extends WebSocketOptions {
+  reconnect?: ReconnectOptions
+  queue?: QueueOptions
+}
+
+/** Why a ReconnectingWebSocket stopped for good. */
+export interface Terminal {
+  code: number
+  reason: string
+  /** A plain sentence: what happened, and what to do. For 4001 it names the identity conflict. */
+  message: string
+  kind: 'final-code' | 'flapping' | 'retries-exhausted' | 'user-closed'
+  /** For `'flapping'`: the close codes seen. */
+  codes?: readonly number[]
+}
+
+/** `reconnecting`: a new attempt is scheduled. */
+export declare class ReconnectingEvent extends Event {
+  readonly attempt: number
+  /** ms until the attempt. */
+  readonly delay: number
+  readonly lastClose: { code: number; reason: string }
+}
+
+/** `terminal`: the client stopped and will not reconnect. Always the last event. */
+export declare class TerminalEvent extends Event implements Terminal {
+  readonly code: number
+  readonly reason: string
+  readonly message: string
+  readonly kind: Terminal['kind']
+  readonly codes?: readonly number[]
+}
+
+/** `dropped`: messages that will not be delivered, handed back with the reason. */
+export declare class DroppedEvent extends Event {
+  readonly messages: ReadonlyArray<{ data: any; reason: string }>
+}
+
+export interface ReconnectingWebSocketEventMap {
+  open: Event
+  message: MessageEvent
+  error: ErrorEvent
+  close: CloseEvent
+  reconnecting: ReconnectingEvent
+  terminal: TerminalEvent
+  dropped: DroppedEvent
+}
+
+/**
+ * A WebSocket that reconnects with backoff and jitter, stops for good on
+ * final close codes (4001 "Replaced" first of all) and on flapping, and keeps
+ * a bounded send queue while disconnected. Nothing is lost silently: what
+ * cannot be delivered comes back through `dropped` and `sendAsync` rejections.
+ */
+export declare class ReconnectingWebSocket extends EventTarget {
+  constructor(url: string | URL, protocols?: string | string[], options?: ReconnectingWebSocketOptions)
+  constructor(url: string | URL, options?: ReconnectingWebSocketOptions)
+  readonly url: string
+  readonly protocol: string
+  readonly extensions: string
+  readonly state: 'connecting' | 'open' | 'reconnecting' | 'closed'
+  /** Why it stopped, once `state` is `'closed'`. */
+  readonly terminalReason: Terminal | null
+  readonly stats: { connects: number; reconnects: number; messagesIn: number; messagesOut: number; bytesIn: number; bytesOut: number }
+  readonly queued: { messages: number; bytes: number }
+  binaryType: BinaryType
+
+  /** Sends now, or queues while disconnected. `false`: rejected (see `dropped`). Never throws for a full queue. */
+  send(data: string | ArrayBufferLike | ArrayBufferView): boolean
+  /** Resolves once written to a socket; rejects with `code` `CLAWSOCK_QUEUE_FULL` | `CLAWSOCK_DROPPED` | `CLAWSOCK_CLOSED` | `CLAWSOCK_TERMINAL`. */
+  sendAsync(data: string | ArrayBufferLike | ArrayBufferView): Promise<void>
+  /** Stops in any state, at once; ends with `terminal` kind `'user-closed'`. */
+  close(code?: number, reason?: string): void
+
+  onopen: ((this: ReconnectingWebSocket, ev: Event) => any) | null
+  onmessage: ((this: ReconnectingWebSocket, ev: MessageEvent) => any) | null
+  onerror: ((this: ReconnectingWebSocket, ev: ErrorEvent) => any) | null
+  onclose: ((this: ReconnectingWebSocket, ev: CloseEvent) => any) | null
+  onreconnecting: ((this: ReconnectingWebSocket, ev: ReconnectingEvent) => any) | null
+  onterminal: ((this: ReconnectingWebSocket, ev: TerminalEvent) => any) | null
+  ondropped: ((this: ReconnectingWebSocket, ev: DroppedEvent) => any) | null
+
+  addEventListener<K extends keyof ReconnectingWebSocketEventMap>(
+    type: K,
+    listener: (this: ReconnectingWebSocket, ev: ReconnectingWebSocketEventMap[K]) => any,
+    options?: boolean | AddEventListenerOptions,
+  ): void
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void
+  removeEventListener<K extends keyof ReconnectingWebSocketEventMap>(
+    type: K,
+    listener: (this: ReconnectingWebSocket, ev: ReconnectingWebSocketEventMap[K]) => any,
+    options?: boolean | EventListenerOptions,
+  ): void
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void
+}

@@ -34,3 +34,22 @@ export async function drain(url: string): Promise<number> {
   const state: 0 | 1 | 2 | 3 = ws.readyState
   return n + state + ws.bufferedAmount
 }
+
+import { ReconnectingWebSocket, type Terminal, type ReconnectingWebSocketOptions } from 'clawsock'
+
+export function channel(url: string, log: (line: string) => void): ReconnectingWebSocket {
+  const opts: ReconnectingWebSocketOptions = {
+    headers: { 'X-Agent': '1' },
+    reconnect: { initialDelay: 500, maxDelay: 10_000, jitter: 'full', finalCodes: (code) => code === 4001 || code === 4003 },
+    queue: { maxMessages: 100, overflow: 'drop-oldest' },
+  }
+  const rws = new ReconnectingWebSocket(url, opts)
+  rws.addEventListener('reconnecting', (e) => log(`retry #${e.attempt} in ${e.delay} ms after ${e.lastClose.code}`))
+  rws.onterminal = (e) => log(`${e.kind}: ${e.message}`)
+  rws.addEventListener('dropped', (e) => e.messages.forEach((m) => log(`not delivered: ${m.reason}`)))
+  const ok: boolean = rws.send(JSON.stringify({ type: 'chat_message', content: 'hello' }))
+  void rws.sendAsync('x').catch((err: Error & { code?: string }) => log(String(err.code)))
+  const stopped: Terminal | null = rws.terminalReason
+  log(`${ok} ${rws.state} ${stopped?.kind ?? ''} ${rws.stats.connects} ${rws.queued.messages}`)
+  return rws
+}
