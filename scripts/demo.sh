@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 quiet() { "$@" >/tmp/clawsock-demo-setup.log 2>&1 || { cat /tmp/clawsock-demo-setup.log >&2; exit 1; }; }
 echo "Preparing (first run installs and builds; later runs are quick)..."
 if [ ! -d node_modules/.bin ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  quiet npm ci --no-audit --no-fund --loglevel=error
+  quiet npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 quiet npx napi build --platform --release --no-js --dts native.d.ts
 quiet bash scripts/setup-python.sh

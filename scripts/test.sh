@@ -13,7 +13,9 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "npm dependencies"
 if [ ! -d node_modules/.bin ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: our own platform packages (optionalDependencies) are only
+  # published at release time, so the lock file cannot list them.
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 
 step "build the addon (release)"
