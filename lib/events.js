@@ -3,7 +3,6 @@
 // lib/event-target.js). Node's global Event/EventTarget are used as bases;
 // CloseEvent and ErrorEvent are defined here because Node 20 lacks them.
 
-const BaseMessageEvent = globalThis.MessageEvent
 
 class MessageEvent extends Event {
   #data
@@ -73,4 +72,6 @@ function defineEventHandlers(proto, types) {
   }
 }
 
-module.exports = { MessageEvent, CloseEvent, ErrorEvent, BaseMessageEvent, defineEventHandlers }
+module.exports = { MessageEvent, CloseEvent, ErrorEvent, defineEventHandlers }
+// Read lazily: touching globalThis.MessageEvent loads all of Node's bundled undici.
+Object.defineProperty(module.exports, 'BaseMessageEvent', { enumerable: true, get: () => globalThis.MessageEvent })

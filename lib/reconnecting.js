@@ -207,6 +207,7 @@ function sendError(message, code, extra) {
 
 class ReconnectingWebSocket extends EventTarget {
   #url
+  #origin
   #native
   #state = 'connecting'
   #protocol = ''
@@ -233,6 +234,7 @@ class ReconnectingWebSocket extends EventTarget {
     }
     const parsed = parseUrl(url)
     this.#url = parsed.href
+    this.#origin = parsed.origin
     const list = parseProtocols(protocols)
     const o = options == null ? {} : options
     if (typeof o !== 'object') throw new TypeError(`clawsock: options must be an object, got ${typeof o}`)
@@ -393,7 +395,7 @@ class ReconnectingWebSocket extends EventTarget {
 
   #message(data) {
     if (this.#state !== 'open') return
-    this.dispatchEvent(new MessageEvent('message', { data, origin: new URL(this.#url).origin }))
+    this.dispatchEvent(new MessageEvent('message', { data, origin: this.#origin }))
   }
 
   #control(ev) {

@@ -77,6 +77,7 @@ class WebSocket extends EventTarget {
   static CLOSED = CLOSED
 
   #url
+  #origin
   #native
   #readyState = CONNECTING
   #protocol = ''
@@ -105,6 +106,7 @@ class WebSocket extends EventTarget {
     }
     const parsed = parseUrl(url)
     this.#url = parsed.href
+    this.#origin = parsed.origin
     const list = parseProtocols(protocols)
     const native = toNativeOptions(options, list)
     this.#native = new NativeWebSocket(this.#url, native, (batch) => this[kDispatch](batch))
@@ -288,7 +290,7 @@ class WebSocket extends EventTarget {
   #message(data) {
     if (this.#readyState !== OPEN) return
     for (const it of this.#iterators) it.push(data)
-    this.dispatchEvent(new MessageEvent('message', { data, origin: new URL(this.#url).origin }))
+    this.dispatchEvent(new MessageEvent('message', { data, origin: this.#origin }))
   }
 
   #control(ev) {

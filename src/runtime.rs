@@ -9,7 +9,7 @@ use tokio::runtime::{Builder, Handle, Runtime};
 
 static RUNTIME: Lazy<Runtime> = Lazy::new(|| {
     Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .thread_name("clawsock-rt")
         .enable_all()
         .build()

@@ -1,0 +1,217 @@
+'use strict'
+// One measurement in a fresh process; prints one JSON line on stdout.
+//
+//   node bench/client.js <client> <scenario> <url> [paramsJSON]
+//
+// clients:   clawsock (require of the repo root), ws (ws@8 + bufferutil +
+//            utf-8-validate), undici (Node's global WebSocket)
+// scenarios: recv (url = /blast?...), rtt (/echo), send (/sink?n=N),
+//            connect (/hold, ws:// or wss://), idle (/hold)
+//
+// Every client does the same minimal work per message: take the payload as a
+// JS value (text as a string, binary as an ArrayBuffer/Buffer), count it and
+// add its length. ws hands text over as a Buffer; the driver calls
+// toString() because that is what a user needs before JSON.parse.
+
+const path = require('node:path')
+const fs = require('node:fs')
+
+const [clientName, scenario, url, paramsJson] = process.argv.slice(2)
+const params = paramsJson ? JSON.parse(paramsJson) : {}
+const now = () => Number(process.hrtime.bigint()) / 1e6 // ms
+
+function load(name) {
+  switch (name) {
+    case 'clawsock': {
+      const { WebSocket } = require(process.env.CLAWSOCK_PATH || path.resolve(__dirname, '..'))
+      return { kind: 'whatwg', WebSocket, tlsOpts: (ca) => [undefined, { tls: { ca } }] }
+    }
+    case 'undici': {
+      return { kind: 'whatwg', WebSocket: globalThis.WebSocket, tlsOpts: () => [] } // CA via NODE_EXTRA_CA_CERTS
+    }
+    case 'ws': {
+      const WS = require('ws')
+      return { kind: 'ws', WebSocket: WS, tlsOpts: (ca) => [{ ca }] }
+    }
+    default:
+      throw new Error(`unknown client ${name}`)
+  }
+}
+
+const C = load(clientName)
+const ca = params.caPath ? fs.readFileSync(params.caPath, 'utf8') : undefined
+
+/** Opens a socket; `onMessage(data)` gets a string or an ArrayBuffer/Buffer. */
+function open(u, { onMessage, onOpen, onClose, onError }) {
+  const extra = u.startsWith('wss:') ? C.tlsOpts(ca) : []
+  if (C.kind === 'ws') {
+    const s = new C.WebSocket(u, ...extra)
+    if (onMessage) s.on('message', (data, isBinary) => onMessage(isBinary ? data : data.toString()))
+    if (onOpen) s.on('open', onOpen)
+    s.on('close', () => onClose && onClose())
+    s.on('error', (e) => (onError ? onError(e) : fail(e)))
+    return { send: (d) => s.send(d), close: () => s.close(), raw: s }
+  }
+  const s = new C.WebSocket(u, ...extra)
+  s.binaryType = 'arraybuffer'
+  if (onMessage) s.addEventListener('message', (ev) => onMessage(ev.data))
+  if (onOpen) s.addEventListener('open', onOpen)
+  s.addEventListener('close', () => onClose && onClose())
+  s.addEventListener('error', (e) => (onError ? onError(e) : fail(e.error || e.message || e)))
+  return { send: (d) => s.send(d), close: () => s.close(), raw: s }
+}
+
+let finished = false
+function fail(e) {
+  if (finished) return
+  process.stderr.write(`${clientName} ${scenario}: ${e && e.stack ? e.stack : e}\n`)
+  process.exit(2)
+}
+
+function done(result) {
+  finished = true
+  process.stdout.write(JSON.stringify(result) + '\n')
+  // give the socket a moment to close cleanly, then leave
+  setTimeout(() => process.exit(0), 50).unref()
+}
+
+function pct(sorted, p) {
+  return sorted[Math.round((sorted.length - 1) * p)]
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+const scenarios = {
+  recv() {
+    const n = params.n
+    let count = 0
+    let bytes = 0
+    let t0 = 0
+    const s = open(url, {
+      onOpen() {
+        t0 = now()
+        s.send('go')
+      },
+      onMessage(d) {
+        count++
+        bytes += typeof d === 'string' ? d.length : d.byteLength
+        if (count === n) {
+          const secs = (now() - t0) / 1000
+          done({ msgs: count, bytes, secs, msgsPerSec: count / secs, mbPerSec: bytes / secs / 1e6 })
+        }
+      },
+      onClose() {
+        if (count < n) fail(new Error(`closed after ${count} of ${n} messages`))
+      },
+    })
+  },
+
+  rtt() {
+    const n = params.n
+    const warm = params.warm ?? 1000
+    const payload = 'x'.repeat(params.size)
+    const samples = new Float64Array(n)
+    let i = 0
+    let t = 0
+    const s = open(url, {
+      onOpen() {
+        t = now()
+        s.send(payload)
+      },
+      onMessage() {
+        const dt = now() - t
+        if (i >= warm) samples[i - warm] = dt * 1000
+        i++
+        if (i === n + warm) {
+          samples.sort()
+          done({ p50: pct(samples, 0.5), p99: pct(samples, 0.99), n })
+          s.close()
+          return
+        }
+        t = now()
+        s.send(payload)
+      },
+    })
+  },
+
+  send() {
+    const n = params.n
+    const payload = params.payload || 'x'.repeat(params.size)
+    let t0 = 0
+    const s = open(url, {
+      onOpen() {
+        t0 = now()
+        for (let i = 0; i < n; i++) s.send(payload)
+      },
+      onMessage() {
+        const secs = (now() - t0) / 1000
+        done({ msgs: n, secs, msgsPerSec: n / secs })
+        s.close()
+      },
+    })
+  },
+
+  async connect() {
+    const n = params.n
+    const times = []
+    for (let i = 0; i < n; i++) {
+      await new Promise((resolve) => {
+        const t = now()
+        const s = open(url, {
+          onOpen() {
+            times.push(now() - t)
+            s.close()
+          },
+          onClose: resolve,
+        })
+      })
+    }
+    times.sort((a, b) => a - b)
+    done({ p50: pct(times, 0.5), p99: pct(times, 0.99), n })
+  },
+
+  async idle() {
+    const n = params.n
+    const conc = params.concurrency || 50
+    const openOne = () =>
+      new Promise((resolve) => {
+        const s = open(url, { onOpen: () => resolve(s) })
+      })
+    // warm-up: load lazy parts (runtime threads, TLS, parsers) outside the measurement
+    const w = await openOne()
+    await new Promise((r) => {
+      w.raw.addEventListener ? w.raw.addEventListener('close', r) : w.raw.on('close', r)
+      w.close()
+    })
+    await sleep(200)
+    global.gc && (global.gc(), global.gc())
+    const rss0 = process.memoryUsage().rss
+    const socks = []
+    for (let i = 0; i < n; i += conc) {
+      const batch = []
+      for (let j = i; j < Math.min(n, i + conc); j++) batch.push(openOne())
+      socks.push(...(await Promise.all(batch)))
+    }
+    await sleep(params.settleMs ?? 1000)
+    global.gc && (global.gc(), global.gc())
+    const rss1 = process.memoryUsage().rss
+    const c0 = process.cpuUsage()
+    const t0 = now()
+    await sleep(params.idleMs ?? 3000)
+    const c1 = process.cpuUsage(c0)
+    const wall = now() - t0
+    const cpuMs = (c1.user + c1.system) / 1000
+    done({
+      conns: socks.length,
+      rssBaseMB: rss0 / 1e6,
+      rssMB: rss1 / 1e6,
+      rssPerConnKB: (rss1 - rss0) / socks.length / 1024,
+      idleCpuPct: (cpuMs / wall) * 100,
+      idleCpuMs: cpuMs,
+    })
+    for (const s of socks) s.close()
+  },
+}
+
+if (!scenarios[scenario]) fail(new Error(`unknown scenario ${scenario}`))
+Promise.resolve(scenarios[scenario]()).catch(fail)

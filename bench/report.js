@@ -1,0 +1,139 @@
+'use strict'
+// Markdown table, ratios and target checks for a bench report (see run.js).
+
+const COLS = ['clawsock', 'ws', 'undici24', 'undici22', 'rust']
+const HEAD = ['clawsock', 'ws', 'Node 24 WebSocket', 'Node 22 WebSocket', 'raw Rust (limit)']
+
+const METRIC_LABEL = {
+  msgsPerSec: 'msg/s', mbPerSec: 'MB/s', p50: 'p50', p99: 'p99', rssPerConnKB: 'RSS KiB/conn', idleCpuPct: 'idle CPU %',
+}
+const LOWER_IS_BETTER = new Set(['p50', 'p99', 'rssPerConnKB', 'idleCpuPct', 'requireMs', 'rssDeltaMB', 'bytes'])
+
+// [scenario, metric, versus, minimum advantage, label]
+const TARGETS = [
+  ['recv-small', 'msgsPerSec', 'ws', 1.5, 'small-message receive ≥ 1.5× ws'],
+  ['recv-large-bin', 'mbPerSec', 'ws', 2, 'large binary receive ≥ 2× ws'],
+  ['recv-large-text', 'mbPerSec', 'ws', 2, 'large text receive ≥ 2× ws'],
+  ['rtt', 'p50', 'ws', 1, 'echo RTT p50 no slower than ws'],
+  ['rtt', 'p99', 'ws', 1, 'echo RTT p99 no slower than ws'],
+  ['idle', 'rssPerConnKB', 'ws', 2, 'RSS per idle connection ≤ ½ ws'],
+]
+
+function fmt(v) {
+  if (v == null || !Number.isFinite(v)) return '–'
+  const a = Math.abs(v)
+  if (a >= 10000) return Math.round(v).toLocaleString('en-US')
+  if (a >= 100) return v.toFixed(0)
+  if (a >= 10) return v.toFixed(1)
+  if (a >= 1) return v.toFixed(2)
+  return v.toFixed(3)
+}
+
+const cell = (s) => (s ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})` : '–')
+
+/** clawsock's advantage over `other` (> 1: clawsock better), from medians. */
+function advantage(metric, claw, other) {
+  if (!claw || !other || !claw.median || !other.median) return null
+  return LOWER_IS_BETTER.has(metric) ? other.median / claw.median : claw.median / other.median
+}
+
+function renderMarkdown(report) {
+  const r = report.results
+  const withCand = Boolean(report.clients.candidate)
+  const COLS_ = withCand ? [...COLS, 'candidate'] : COLS
+  const HEAD_ = withCand ? [...HEAD, 'clawsock + fixes (scratch)'] : HEAD
+  const L = []
+  const ratios = [] // for the chart
+  L.push(`# clawsock benchmarks — ${report.date.slice(0, 10)}`)
+  L.push('')
+  L.push(`Machine: ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memGB} GiB, Linux ${report.machine.kernel}; ` +
+    `load average ${report.machine.loadavg1mStart.toFixed(2)} at start, ${report.machine.loadavg1mEnd.toFixed(2)} at end. ` +
+    `Node ${report.node.primary} for every client (plus ${report.node.secondary} for the Node 22 row). ` +
+    `${report.runs} runs per scenario, each a fresh process; cells are median (min–max). Run took ${Math.round(report.durationSec)} s.` +
+    (report.quick ? ' **Quick mode: smaller sizes, not for publishing.**' : ''))
+  L.push('')
+  L.push('"× ws" / "× Node 24" are clawsock\'s advantage from the medians: above 1 means clawsock is better (faster, or less memory/time).')
+  L.push('')
+  L.push(`| scenario | metric | ${HEAD_.join(' | ')} | × ws | × Node 24 |${withCand ? ' fixes × ws |' : ''}`)
+  L.push(`|---|---|${HEAD_.map(() => '---').join('|')}|---|---|${withCand ? '---|' : ''}`)
+  for (const [id, sc] of Object.entries(report.scenarios)) {
+    const res = r[id]
+    if (!res) continue
+    const metrics = Object.keys(res.clawsock || res.ws || {})
+    for (const m of metrics) {
+      const unit = m === 'p50' || m === 'p99' ? `${m} ${sc.unit}` : METRIC_LABEL[m] || m
+      const aWs = advantage(m, res.clawsock?.[m], res.ws?.[m])
+      const aU = advantage(m, res.clawsock?.[m], res.undici24?.[m])
+      const aC = withCand ? advantage(m, res.candidate?.[m], res.ws?.[m]) : null
+      L.push(`| ${sc.title} | ${unit} | ${COLS_.map((c) => cell(res[c]?.[m])).join(' | ')} | ${aWs ? fmt(aWs) + '×' : '–'} | ${aU ? fmt(aU) + '×' : '–'} |${withCand ? ` ${aC ? fmt(aC) + '×' : '–'} |` : ''}`)
+      if (aWs) ratios.push({ label: `${sc.title.replace(/^\(\d\) /, '')} ${m === 'msgsPerSec' || m === 'mbPerSec' ? '' : METRIC_LABEL[m]}`.trim(), vsWs: aWs, vsNode: aU })
+    }
+  }
+  if (r.cold) {
+    L.push('')
+    L.push('**(7) Cold start** — time and RSS growth to load the package in a fresh Node 24 process (Node\'s global WebSocket: first access of `globalThis.WebSocket`).')
+    L.push('')
+    L.push('| package | load ms | RSS added MB |')
+    L.push('|---|---|---|')
+    for (const [id, v] of Object.entries(r.cold)) L.push(`| ${id} | ${cell(v.requireMs)} | ${cell(v.rssDeltaMB)} |`)
+    const cw = advantage('requireMs', r.cold.clawsock?.requireMs, r.cold.ws?.requireMs)
+    if (cw) ratios.push({ label: 'cold start (load time)', vsWs: cw, vsNode: advantage('requireMs', r.cold.clawsock?.requireMs, r.cold.undici24?.requireMs) })
+  }
+  let fpRatio = null
+  if (r.footprint) {
+    const f = r.footprint
+    L.push('')
+    L.push('**(9) Installed footprint** (production install, bytes on disk, apparent size)')
+    L.push('')
+    L.push('| install | bytes | MB | what |')
+    L.push('|---|---|---|---|')
+    for (const [id, v] of Object.entries(f)) L.push(`| ${id} | ${v.bytes.toLocaleString('en-US')} | ${(v.bytes / 1e6).toFixed(2)} | ${v.detail} |`)
+    fpRatio = f['gateway-client'].bytes / f.clawsock.bytes
+    L.push('')
+    L.push(`@openclaw/gateway-client ÷ clawsock = **${fpRatio.toFixed(2)}×**; ws ÷ clawsock = ${(f.ws.bytes / f.clawsock.bytes).toFixed(3)}×.`)
+  }
+  L.push('')
+  if (r.gateway) {
+    L.push('**(8) Gateway** — real OpenClaw gateway (test harness `startGateway()`), token auth, no device identity; per run 20 sequential connects to hello-ok, then 200 sequential `health` calls on one connection. Milliseconds.')
+    L.push('')
+    const gcols = Object.keys(r.gateway)
+    L.push(`| metric | ${gcols.join(' | ')} | clawsock advantage |`)
+    L.push(`|---|${gcols.map(() => '---').join('|')}|---|`)
+    for (const m of ['connectP50', 'connectP99', 'healthP50', 'healthP99']) {
+      const a = advantage('p50', r.gateway.clawsock?.[m], r.gateway['gateway-client']?.[m])
+      L.push(`| ${m} | ${gcols.map((c) => cell(r.gateway[c]?.[m])).join(' | ')} | ${a ? fmt(a) + '×' : '–'} |`)
+    }
+  } else {
+    L.push(`**(8) Gateway** (connect to hello-ok, \`health\` RTT vs @openclaw/gateway-client): ${report.gateway}.`)
+  }
+
+  const targets = []
+  for (const [sc, m, vs, min, label] of TARGETS) {
+    const a = advantage(m, r[sc]?.clawsock?.[m], r[sc]?.[vs]?.[m])
+    const c = withCand ? advantage(m, r[sc]?.candidate?.[m], r[sc]?.[vs]?.[m]) : null
+    targets.push({ label, value: a, min, met: a == null ? null : a >= min, candidate: c })
+  }
+  if (fpRatio != null) targets.push({ label: 'footprint ≥ 10× smaller than @openclaw/gateway-client', value: fpRatio, min: 10, met: fpRatio >= 10 })
+  for (const [m, label] of [['connectP50', 'gateway connect-to-hello p50 no slower than @openclaw/gateway-client'], ['healthP50', 'gateway health RTT p50 no slower'], ['healthP99', 'gateway health RTT p99 no slower']]) {
+    const a = advantage('p50', r.gateway?.clawsock?.[m], r.gateway?.['gateway-client']?.[m])
+    const c = withCand ? advantage('p50', r.gateway?.candidate?.[m], r.gateway?.['gateway-client']?.[m]) : null
+    targets.push({ label, value: a, min: 1, met: a == null ? null : a >= 1, candidate: c })
+  }
+  L.push('')
+  L.push('## Targets (same run)')
+  L.push('')
+  L.push(`| target | measured | met |${withCand ? ' with proposed fixes (scratch) |' : ''}`)
+  L.push(`|---|---|---|${withCand ? '---|' : ''}`)
+  for (const t of targets) {
+    const c = withCand ? ` ${t.candidate == null ? '–' : `${fmt(t.candidate)}× (${t.candidate >= t.min ? 'met' : 'not met'})`} |` : ''
+    L.push(`| ${t.label} | ${t.value == null ? 'not measured' : fmt(t.value) + '×'} | ${t.met == null ? '–' : t.met ? 'yes' : '**no**'} |${c}`)
+  }
+  if (report.errors.length) {
+    L.push('')
+    L.push(`Errors (${report.errors.length}): ` + report.errors.map((e) => '`' + e.slice(0, 300).replace(/`/g, "'").replace(/\s*\n\s*/g, ' ') + '`').join('; '))
+  }
+  L.push('')
+  return { text: L.join('\n'), targets, ratios }
+}
+
+module.exports = { renderMarkdown, fmt }
