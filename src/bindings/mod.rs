@@ -2,6 +2,9 @@
 //! No protocol or policy logic lives here.
 
 mod batch;
+mod cli;
+mod gateway;
+mod identity;
 mod options;
 mod reconnecting;
 mod websocket;

@@ -14,6 +14,8 @@
 //! | [`error`] | `GatewayError`, what a request resolves with | §2.2, §11 |
 //! | [`endpoint`] | gateway URL normalization and the trusted-endpoint rule | §1; anchor §1.8–1.9 |
 //! | [`redact`] | secret redaction for `Debug` | — |
+//! | [`pending`] | the client's request table: held, in flight, deadlines | §3 step 5, §10 |
+//! | [`client`] | the client actor: socket, handshake, requests, seq, watchdog, reconnect | §3.4, §9, §11, §12 |
 //!
 //! A client actor drives these in order: `parse_inbound` → `parse_challenge`
 //! → `select_connect_auth` → `build_connect` → `connect_request` →
@@ -23,11 +25,13 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod client;
 pub mod endpoint;
 pub mod error;
 pub mod frames;
 pub mod handshake;
 pub mod identity;
+pub mod pending;
 pub mod redact;
 mod secure_file;
 pub mod seq;
@@ -38,6 +42,7 @@ pub use auth::{
     classify_connect_error, classify_connect_error_with, device_token_to_store,
     select_connect_auth, should_clear_stored_token, should_retry_with_device_token,
 };
+pub use client::{ClientOptions, ClientState, GatewayClientHandle};
 pub use endpoint::{EndpointError, GatewayEndpoint, is_trusted_endpoint, normalize_gateway_url};
 pub use error::GatewayError;
 pub use frames::{

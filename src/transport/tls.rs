@@ -31,7 +31,7 @@ fn parse_pem_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
 /// Certificates from `NODE_EXTRA_CA_CERTS`, read once. Problems are
 /// reported once on stderr, as Node does, and never stop a connection.
 static EXTRA_CA: Lazy<Vec<CertificateDer<'static>>> = Lazy::new(|| {
-    let Some(path) = std::env::var_os("NODE_EXTRA_CA_CERTS") else {
+    let Some(path) = std::env::var_os("NODE_EXTRA_CA_CERTS").filter(|p| !p.is_empty()) else {
         return Vec::new();
     };
     let shown = path.to_string_lossy().into_owned();
