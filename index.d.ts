@@ -273,3 +273,163 @@ export declare class ReconnectingWebSocket extends EventTarget {
   ): void
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void
 }
+
+// ---------------------------------------------------------------------------
+// OpenClaw gateway
+
+/**
+ * An ed25519 device identity. `deviceId` is the lowercase hex SHA-256 of the
+ * raw public key; `publicKey` is base64url (no padding). The private key is
+ * never printed, logged or serialised by `toJSON`.
+ *
+ * File format (`save`, mode 0600, written atomically):
+ * `{"version":1,"deviceId":"…","publicKey":"<b64url>","privateKey":"<b64url seed>","createdAtMs":…}`.
+ * `load` refuses files that group or others can read.
+ */
+export declare class DeviceIdentity {
+  static generate(): DeviceIdentity
+  static load(path: string): DeviceIdentity
+  static loadOrCreate(path: string): DeviceIdentity
+  save(path: string): void
+  readonly deviceId: string
+  readonly publicKey: string
+  readonly createdAtMs: number
+  toJSON(): { deviceId: string; publicKey: string }
+}
+
+/** A gateway error: from the server (`res.error`) or local. */
+export declare class GatewayError extends Error {
+  name: 'GatewayError' | 'AbortError'
+  /**
+   * Server codes: `INVALID_REQUEST`, `FORBIDDEN`, `UNAVAILABLE`, `NOT_PAIRED`, …
+   * Local codes: `TIMEOUT`, `CLOSED`, `PAYLOAD_TOO_LARGE`, `CONNECT_PAUSED`, `STOPPED`, `ABORTED`, `NOT_CONNECTED`.
+   */
+  code: string
+  details?: any
+  retryable: boolean
+  retryAfterMs?: number
+  method?: string
+  /** `details.code`, e.g. `AUTH_TOKEN_MISMATCH`, `MISSING_SCOPE`. */
+  readonly detailCode?: string
+}
+
+export type GatewayState = 'connecting' | 'handshaking' | 'ready' | 'reconnecting' | 'paused' | 'closed'
+
+export interface GatewayClientOptions {
+  /** Default `ws://127.0.0.1:18789`. */
+  url?: string | URL
+  token?: string
+  password?: string
+  bootstrapToken?: string
+  deviceToken?: string
+  /** A DeviceIdentity, or the path of a key file (created if missing). */
+  identity?: DeviceIdentity | string
+  /** Where issued device tokens are kept, keyed by (gateway URL, deviceId, role). Default: in memory. */
+  tokenStorePath?: string
+  /** `client.id`. Default `'gateway-client'`. Must be one the gateway accepts. */
+  clientName?: string
+  /** `client.mode`. Default `'backend'`. */
+  mode?: string
+  clientVersion?: string
+  /** Default `process.platform`. Keep it stable per device key. */
+  platform?: string
+  deviceFamily?: string
+  displayName?: string
+  instanceId?: string
+  /** Default `'operator'`. */
+  role?: 'operator' | 'node'
+  /** Default `['operator.read', 'operator.write']` (or the stored token's scopes when connecting on it alone). */
+  scopes?: string[]
+  caps?: string[]
+  locale?: string
+  userAgent?: string
+  /** Default 30000; `null`: no default timeout. */
+  requestTimeoutMs?: number | null
+  /** Wait for `connect.challenge`. Default 15000 (then close 1008 "connect challenge timeout"). */
+  connectChallengeTimeoutMs?: number
+  /** Wait for hello-ok after `connect`. Default 15000 (then close 4000 "connect timeout"). */
+  connectTimeoutMs?: number
+  /** DNS + TCP + TLS + upgrade. Default 15000. */
+  handshakeTimeoutMs?: number
+  /** Inbound message limit. Default 100 MiB. */
+  maxPayload?: number
+  /** `false` disables reconnecting. Defaults: 1000 / 30000 / unlimited / `'full'`. */
+  reconnect?: boolean | { initialDelayMs?: number; maxDelayMs?: number; maxRetries?: number; jitter?: 'full' | 'equal' | 'none' }
+  tls?: TlsOptions
+}
+
+export interface GatewayRequestOptions {
+  /** Default: the client's `requestTimeoutMs`; `null`: none. With `expectFinal` and no `timeoutMs`: none. */
+  timeoutMs?: number | null
+  signal?: AbortSignal
+  /** Wait past a provisional `{status: "accepted"}` reply for the final one. */
+  expectFinal?: boolean
+  onAccepted?(payload: any): void
+}
+
+export interface GatewayEventFrame {
+  event: string
+  payload: any
+  seq?: number
+  stateVersion?: { presence: number; health: number }
+}
+
+export interface GatewayMethodStats { count: number; errors: number; avgMs: number; p50Ms: number; p90Ms: number; maxMs: number }
+
+/** Why the client stopped connecting, and what to do. */
+export interface GatewayPausedInfo {
+  code: number
+  reason: string
+  /** e.g. `AUTH_TOKEN_MISMATCH`, `PAIRING_REQUIRED`, `DEVICE_AUTH_SIGNATURE_INVALID`. */
+  detailCode: string
+  message: string
+  /** e.g. "pairing required: run `openclaw devices approve <requestId>` on the gateway host". */
+  nextStep: string
+  error: GatewayError
+}
+
+export interface GatewayClientEvents {
+  state: (state: GatewayState, previous: GatewayState) => void
+  hello: (hello: any) => void
+  paused: (info: GatewayPausedInfo) => void
+  reconnecting: (info: { attempt: number; delayMs: number }) => void
+  disconnect: (info: { code: number; reason: string; byServer: boolean; phase: 'pre-hello' | 'post-hello' }) => void
+  close: (info: { code: number; reason: string; message: string; kind: 'user-closed' | 'final-code' | 'flapping' | 'retries-exhausted' }) => void
+  error: (err: Error & { kind?: 'dial' | 'frame' | 'token-store' }) => void
+  gap: (gap: { expected: number; received: number }) => void
+  seq: (info: { kind: 'gap'; expected: number; received: number } | { kind: 'duplicate' | 'backwards'; last: number; received: number }) => void
+  stateVersion: (v: { presence: number; health: number }) => void
+  event: (frame: GatewayEventFrame) => void
+}
+
+/**
+ * An OpenClaw gateway client: protocol 4 (min 3, max 4), challenge + signed
+ * connect, hello-ok, requests, events with seq tracking, the tick watchdog,
+ * reconnect with jitter, and a pause (not a loop) on terminal auth errors.
+ */
+export declare class GatewayClient {
+  constructor(options?: GatewayClientOptions)
+  readonly state: GatewayState
+  /** The hello-ok payload: `server`, `features`, `snapshot`, `auth` (device token stripped), `policy`. */
+  readonly hello: any | null
+  readonly policy: { maxPayload: number; maxBufferedBytes: number; tickIntervalMs: number; [k: string]: any } | null
+  readonly stateVersion: { presence: number; health: number } | null
+  /** Per-method request timing. */
+  readonly stats: Record<string, GatewayMethodStats>
+  requestStats(): Record<string, GatewayMethodStats>
+  readonly pendingRequests: number
+  /** Held until hello-ok; rejects with a GatewayError. */
+  request<T = any>(method: string, params?: unknown, opts?: GatewayRequestOptions): Promise<T>
+  /** Resolves with hello-ok; rejects when paused or closed. */
+  ready(): Promise<any>
+  close(): Promise<void>
+  /** Connect again after `paused`. */
+  resume(): void
+  on<K extends keyof GatewayClientEvents>(name: K, fn: GatewayClientEvents[K]): this
+  /** Any gateway event by name, e.g. `'tick'`, `'presence'`, `'shutdown'`. */
+  on(name: string, fn: (payload: any, frame: GatewayEventFrame) => void): this
+  once<K extends keyof GatewayClientEvents>(name: K, fn: GatewayClientEvents[K]): this
+  once(name: string, fn: (payload: any, frame: GatewayEventFrame) => void): this
+  off(name: string, fn: (...args: any[]) => void): this
+  listenerCount(name: string): number
+}

@@ -53,3 +53,24 @@ export function channel(url: string, log: (line: string) => void): ReconnectingW
   log(`${ok} ${rws.state} ${stopped?.kind ?? ''} ${rws.stats.connects} ${rws.queued.messages}`)
   return rws
 }
+
+import { GatewayClient, GatewayError, DeviceIdentity, type GatewayPausedInfo } from 'clawsock'
+
+export async function operator(url: string, token: string): Promise<number> {
+  const identity = DeviceIdentity.loadOrCreate('/tmp/device.json')
+  const client = new GatewayClient({ url, token, identity, clientName: 'cli', mode: 'cli', scopes: ['operator.read'] })
+  client.on('tick', (payload, frame) => console.log(frame.seq, payload))
+  client.on('gap', ({ expected, received }) => console.log(expected, received))
+  client.on('paused', (p: GatewayPausedInfo) => console.error(p.detailCode, p.nextStep))
+  client.on('state', (s, prev) => console.log(prev, '->', s))
+  const hello = await client.ready()
+  try {
+    const health = await client.request<{ ok: boolean }>('health', {}, { timeoutMs: 5000 })
+    return health.ok ? hello.protocol : -1
+  } catch (err) {
+    if (err instanceof GatewayError) console.error(err.code, err.detailCode, err.retryAfterMs)
+    return -1
+  } finally {
+    await client.close()
+  }
+}
