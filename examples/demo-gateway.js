@@ -13,7 +13,7 @@ function waitFor(client, event, predicate = () => true) {
     const fn = (...args) => {
       if (!predicate(...args)) return
       client.off(event, fn)
-      resolve(args[0])
+      resolve(args)
     }
     client.on(event, fn)
   })
@@ -45,7 +45,7 @@ async function run({ url, token, say }) {
     tokenStorePath: path.join(dir, 'device-tokens.json'),
     reconnect: { initialDelayMs: 250, maxDelayMs: 2000 },
   })
-  client.on('reconnecting', (r) => say(`  reconnecting in ${r.delayMs} ms (attempt ${r.attempt})`))
+  client.on('reconnecting', (r) => r.attempt <= 3 && say(`  reconnecting in ${r.delayMs} ms (attempt ${r.attempt})${r.attempt === 3 ? ' …' : ''}`))
   client.on('disconnect', (d) => say(`  disconnected: ${d.code} ${d.reason || ''}`))
   client.on('paused', (p) => say(`  paused: ${p.detailCode}: ${p.nextStep}`))
   try {
@@ -56,7 +56,7 @@ async function run({ url, token, say }) {
     say(`  scopes granted: ${(hello.auth && hello.auth.scopes || []).join(', ')}; auth method: ${hello.auth && hello.auth.method}`)
     const p = hello.policy || {}
     say(`  policy: maxPayload ${p.maxPayload} B, tick every ${p.tickIntervalMs} ms`)
-    say(`  device token issued: ${hello.auth && hello.auth.deviceToken ? 'yes (stored, keyed by gateway URL + device + role)' : 'no'}`)
+    say(`  device token issued: ${hello.auth && hello.auth.deviceTokenIssued ? 'yes (kept out of JS; stored keyed by gateway URL + device + role)' : 'no'}`)
 
     const started = process.hrtime.bigint()
     const health = await client.request('health')
@@ -64,14 +64,19 @@ async function run({ url, token, say }) {
     say(`  health: ok=${health && health.ok !== false} in ${ms.toFixed(1)} ms`)
 
     say(`  waiting for a tick (the gateway sends one every ${(p.tickIntervalMs || 30000) / 1000} s)...`)
-    const tick = await waitFor(client, 'tick')
-    say(`  tick: seq ${tick && tick.seq}, ts ${tick && tick.payload && tick.payload.ts}`)
+    const [tick, frame] = await waitFor(client, 'tick')
+    say(`  tick: seq ${frame && frame.seq}, ts ${tick && tick.ts}`)
 
     if (gateway) {
       say('  restarting the gateway...')
+      let attempts = 0
+      const onRetry = () => attempts++
+      client.on('reconnecting', onRetry)
       const back = waitFor(client, 'state', (s) => s === 'ready')
       await gateway.restart()
       await back
+      client.off('reconnecting', onRetry)
+      say(`  back after ${attempts} attempts while the gateway restarted`)
       const again = await client.request('health')
       say(`  reconnected and re-handshook by itself (fresh challenge, fresh signature); health ok=${again && again.ok !== false}`)
     }
