@@ -467,7 +467,9 @@ class GatewayClient {
         error.details = { ...(error.details || {}), code: ev.detailCode, nextStep: ev.nextStep, serverCode: ev.error && ev.error.code }
         const info = { code: ev.code, reason: ev.reason, detailCode: ev.detailCode, message: ev.message, nextStep: ev.nextStep, error }
         this.#paused = info
-        // 'state: paused' follows; ready() waiters fail now.
+        // The native 'state: paused' event may come in a later batch: the
+        // state is 'paused' from now on, before anyone hears of the pause.
+        this.#setState('paused')
         for (const w of this.#readyWaiters.splice(0)) w.reject(error)
         this.#emit('paused', info)
         break
