@@ -2,16 +2,15 @@
 //! and the close-code and exit-code tables (all logic is in `crate::cli`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use serde_json::{Value, json};
 
+use super::options::{header_pairs, ms, tls_options};
 use crate::cli::{self, ExitClass, probe::ProbeOptions};
 use crate::runtime;
-use crate::transport::TlsOptions;
 
 /// Turns logging on at load time when `CLAWSOCK_LOG` is set.
 #[napi_derive::module_init]
@@ -50,22 +49,11 @@ pub struct NativeProbeOptions {
     pub servername: Option<String>,
 }
 
-fn ms(v: f64) -> Duration {
-    Duration::from_millis(v.max(0.0).min(u32::MAX as f64) as u64)
-}
-
 impl NativeProbeOptions {
     fn into_core(self) -> ProbeOptions {
         let mut o = ProbeOptions::default();
         if let Some(h) = self.headers {
-            o.headers = h
-                .into_iter()
-                .filter(|kv| kv.len() == 2)
-                .map(|mut kv| {
-                    let v = kv.pop().unwrap();
-                    (kv.pop().unwrap(), v)
-                })
-                .collect();
+            o.headers = header_pairs(h);
         }
         o.protocols = self.protocols.unwrap_or_default();
         if let Some(t) = self.timeout {
@@ -73,11 +61,7 @@ impl NativeProbeOptions {
         }
         o.send = self.send;
         o.listen = self.listen.map(ms).unwrap_or_default();
-        o.tls = TlsOptions {
-            ca: self.ca.unwrap_or_default(),
-            reject_unauthorized: self.reject_unauthorized.unwrap_or(true),
-            servername: self.servername,
-        };
+        o.tls = tls_options(self.ca, self.reject_unauthorized, self.servername);
         o
     }
 }

@@ -33,8 +33,34 @@ pub struct NativeConnectOptions {
     pub close_timeout: Option<f64>,
 }
 
-fn ms(v: f64) -> Duration {
+/// A JS millisecond count as a duration (negative: zero; capped at u32::MAX ms).
+pub(crate) fn ms(v: f64) -> Duration {
     Duration::from_millis(v.max(0.0).min(u32::MAX as f64) as u64)
+}
+
+/// JS header pairs `[name, value]` as `(name, value)`; other lengths are dropped.
+pub(crate) fn header_pairs(pairs: Vec<Vec<String>>) -> Vec<(String, String)> {
+    pairs
+        .into_iter()
+        .filter(|kv| kv.len() == 2)
+        .map(|mut kv| {
+            let v = kv.pop().unwrap();
+            (kv.pop().unwrap(), v)
+        })
+        .collect()
+}
+
+/// The TLS options from their JS names (`rejectUnauthorized` defaults to true).
+pub(crate) fn tls_options(
+    ca: Option<Vec<String>>,
+    reject_unauthorized: Option<bool>,
+    servername: Option<String>,
+) -> TlsOptions {
+    TlsOptions {
+        ca: ca.unwrap_or_default(),
+        reject_unauthorized: reject_unauthorized.unwrap_or(true),
+        servername,
+    }
 }
 
 impl NativeConnectOptions {
@@ -45,14 +71,7 @@ impl NativeConnectOptions {
             o.protocols = p;
         }
         if let Some(h) = self.headers {
-            o.headers = h
-                .into_iter()
-                .filter(|kv| kv.len() == 2)
-                .map(|mut kv| {
-                    let v = kv.pop().unwrap();
-                    (kv.pop().unwrap(), v)
-                })
-                .collect();
+            o.headers = header_pairs(h);
         }
         if let Some(t) = self.handshake_timeout {
             o.handshake_timeout = ms(t);
@@ -60,11 +79,7 @@ impl NativeConnectOptions {
         if let Some(m) = self.max_payload {
             o.max_payload = m.max(1.0).min(usize::MAX as f64) as usize;
         }
-        o.tls = TlsOptions {
-            ca: self.ca.unwrap_or_default(),
-            reject_unauthorized: self.reject_unauthorized.unwrap_or(true),
-            servername: self.servername,
-        };
+        o.tls = tls_options(self.ca, self.reject_unauthorized, self.servername);
         o.ping_interval = self.ping_interval.filter(|v| *v > 0.0).map(ms);
         if let Some(t) = self.pong_timeout {
             o.pong_timeout = ms(t);

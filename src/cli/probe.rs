@@ -1,11 +1,10 @@
 //! `clawsock probe`: one connection, step by step.
 //!
 //! The steps are those of [`crate::transport::connect`] (DNS, TCP, TLS, HTTP
-//! upgrade) with the same TLS configuration ([`tls::client_config`]), the
-//! same byte stream and the same connection actor
-//! ([`spawn_connection`]), but each step is timed and reported on its own,
-//! also when a later step fails: a TLS failure still shows how long DNS and
-//! TCP took, and which certificate the server presented.
+//! upgrade): the probe runs the same dial ([`dial`]) and the same connection
+//! actor ([`spawn_connection`]), but reports each step on its own as it
+//! ends, also when a later step fails: a TLS failure still shows how long
+//! DNS and TCP took, and which certificate the server presented.
 //!
 //! When TLS verification fails, the probe opens one more TCP connection and
 //! runs a TLS handshake that records the server's certificate chain without
@@ -17,27 +16,23 @@
 //! one JSON report. Header values are never part of either (names only).
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::ClientConnection;
+use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::Instant as TokioInstant;
-use tokio_tungstenite::tungstenite::Error as WsError;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue, Uri};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::{ExitClass, close_next_step, explain_close_code, redact_url};
+use crate::transport::dial::{DialFailure, DialStep, dial};
 use crate::transport::stream::Stream;
 use crate::transport::{
-    CloseInfo, ConnectErrorKind as Kind, ConnectOptions, InboundEvent, Inbox, Outgoing, TlsOptions,
-    spawn_connection, tls,
+    CloseInfo, ConnectErrorKind as Kind, ConnectInfo, ConnectOptions, InboundEvent, Inbox,
+    Outgoing, TlsOptions, spawn_connection, tls,
 };
 
 /// What `clawsock probe` was asked to do.
@@ -141,51 +136,6 @@ impl Run {
     }
 }
 
-struct Target {
-    secure: bool,
-    host: String,
-    port: u16,
-}
-
-fn target(url: &str) -> Result<Target, Failure> {
-    let bad = |why: String| {
-        Failure::new(
-            Kind::InvalidUrl,
-            "url",
-            format!("the URL {:?} cannot be used: {why}", redact_url(url)),
-        )
-    };
-    let uri: Uri = url.parse().map_err(|e| bad(format!("{e}")))?;
-    let secure = match uri.scheme_str() {
-        Some("ws") => false,
-        Some("wss") => true,
-        other => {
-            return Err(bad(format!(
-                "the scheme must be ws or wss, not {}",
-                other.unwrap_or("(none)")
-            )));
-        }
-    };
-    let host = uri.host().ok_or_else(|| bad("it has no host".into()))?;
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
-    Ok(Target { secure, host, port })
-}
-
-fn timeout_failure(step: &'static str, what: &str, timeout: Duration) -> Failure {
-    Failure::new(
-        Kind::Timeout,
-        step,
-        format!(
-            "timeout during {what}: no progress within {} ms (--timeout)",
-            timeout.as_millis()
-        ),
-    )
-}
-
 /// Runs the probe. Never fails: every outcome is in the report.
 pub async fn probe(url: &str, opts: &ProbeOptions, emit: Emit) -> Value {
     let mut run = Run {
@@ -224,261 +174,113 @@ pub async fn probe(url: &str, opts: &ProbeOptions, emit: Emit) -> Value {
 type Outcome = (Option<Failure>, Option<(Value, ExitClass)>);
 
 async fn steps(url: &str, opts: &ProbeOptions, run: &mut Run) -> Result<Outcome, Failure> {
-    let t = target(url)?;
+    let copts = ConnectOptions {
+        protocols: opts.protocols.clone(),
+        headers: opts.headers.clone(),
+        handshake_timeout: opts.timeout,
+        tls: opts.tls.clone(),
+        ..ConnectOptions::default()
+    };
     let deadline = TokioInstant::now() + opts.timeout;
-    let within = |fut| tokio::time::timeout_at(deadline, fut);
-
-    // DNS
-    let started = Instant::now();
-    let addrs: Vec<SocketAddr> = match within(tokio::net::lookup_host((t.host.as_str(), t.port)))
-        .await
-    {
-        Err(_) => {
-            run.step(
-                json!({"step": "dns", "ok": false, "ms": ms(started.elapsed()), "host": t.host}),
-            );
-            return Err(timeout_failure("dns", "the DNS lookup", opts.timeout));
-        }
-        Ok(Err(e)) => {
-            let message = format!("DNS lookup failed for {}: {e}", t.host);
-            run.step(json!({"step": "dns", "ok": false, "ms": ms(started.elapsed()), "host": t.host, "error": message}));
-            return Err(Failure::new(Kind::Dns, "dns", message));
-        }
-        Ok(Ok(a)) => a.collect(),
-    };
-    if addrs.is_empty() {
-        let message = format!("DNS lookup for {} returned no address", t.host);
-        run.step(json!({"step": "dns", "ok": false, "ms": ms(started.elapsed()), "host": t.host, "error": message}));
-        return Err(Failure::new(Kind::Dns, "dns", message));
-    }
-    let shown: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
-    tracing::debug!(host = %t.host, addresses = ?shown, "probe: dns resolved");
-    run.step(json!({"step": "dns", "ok": true, "ms": ms(started.elapsed()), "host": t.host, "addresses": shown}));
-
-    // TCP
-    let started = Instant::now();
-    let tcp = {
-        let mut last: Option<std::io::Error> = None;
-        let mut got = None;
-        for addr in &addrs {
-            match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
-                Err(_) => {
-                    run.step(json!({"step": "tcp", "ok": false, "ms": ms(started.elapsed()), "tried": addr.to_string()}));
-                    return Err(timeout_failure(
-                        "tcp",
-                        &format!("the TCP connect to {addr}"),
-                        opts.timeout,
-                    ));
-                }
-                Ok(Ok(s)) => {
-                    got = Some(s);
-                    break;
-                }
-                Ok(Err(e)) => last = Some(e),
-            }
-        }
-        match got {
-            Some(s) => s,
-            None => {
-                let e = last.expect("at least one address was tried");
-                let tried: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
-                let (kind, message) = if e.kind() == std::io::ErrorKind::ConnectionRefused {
-                    (
-                        Kind::ConnectionRefused,
-                        format!(
-                            "connection refused by {}:{} ({}): nothing is listening there; is the server running?",
-                            t.host,
-                            t.port,
-                            tried.join(", ")
-                        ),
-                    )
-                } else {
-                    (
-                        Kind::Tcp,
-                        format!("TCP connection to {}:{} failed: {e}", t.host, t.port),
-                    )
-                };
-                run.step(json!({"step": "tcp", "ok": false, "ms": ms(started.elapsed()), "error": message}));
-                return Err(Failure::new(kind, "tcp", message));
-            }
-        }
-    };
-    let _ = tcp.set_nodelay(true);
-    let peer = tcp.peer_addr().ok();
-    tracing::debug!(peer = ?peer, "probe: tcp connected");
-    run.step(json!({"step": "tcp", "ok": true, "ms": ms(started.elapsed()), "peer": peer.map(|p| p.to_string())}));
-
-    // TLS
-    let stream = if t.secure {
-        let started = Instant::now();
-        let name = opts
-            .tls
+    let header_names: Vec<&str> = opts.headers.iter().map(|(n, _)| n.as_str()).collect();
+    let server_name = |info: &ConnectInfo| {
+        opts.tls
             .servername
             .clone()
-            .unwrap_or_else(|| t.host.clone());
-        let fail = |run: &mut Run, f: Failure, certs: Vec<String>| {
-            run.step(json!({
-                "step": "tls", "ok": false, "ms": ms(started.elapsed()), "serverName": name,
-                "error": f.message, "certificates": certs,
-            }));
-            Err(f)
-        };
-        let config = match tls::client_config(&opts.tls) {
-            Ok(c) => c,
-            Err(why) => return fail(run, Failure::new(Kind::Tls, "tls", why), vec![]),
-        };
-        let server_name = match ServerName::try_from(name.clone()) {
-            Ok(n) => n,
-            Err(_) => {
-                let f = Failure::new(
-                    Kind::Tls,
-                    "tls",
-                    format!("{name:?} is not a valid TLS server name (--servername)"),
-                );
-                return fail(run, f, vec![]);
+            .unwrap_or_else(|| info.host.clone())
+    };
+    let mut observe = |step: DialStep, info: &ConnectInfo, tls: Option<&ClientConnection>| {
+        let v = match step {
+            DialStep::Url => return,
+            DialStep::Dns => {
+                let shown: Vec<String> =
+                    info.addresses.iter().map(|a| a.ip().to_string()).collect();
+                json!({"step": "dns", "ok": true, "ms": ms(info.dns), "host": info.host, "addresses": shown})
             }
-        };
-        let connector = tokio_rustls::TlsConnector::from(config);
-        match tokio::time::timeout_at(deadline, connector.connect(server_name.clone(), tcp)).await {
-            Err(_) => {
-                let f = timeout_failure("tls", "the TLS handshake", opts.timeout);
-                return fail(run, f, vec![]);
+            DialStep::Tcp => {
+                json!({"step": "tcp", "ok": true, "ms": ms(info.tcp), "peer": info.peer.map(|p| p.to_string())})
             }
-            Ok(Err(e)) => {
-                let rustls_err = e
-                    .get_ref()
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                    .cloned();
-                let message = match &rustls_err {
-                    // The CLI's name for the API's `tls.ca`.
-                    Some(r) => tls::explain_tls_error(r).replace("pass tls.ca", "pass --ca <file>"),
-                    None => format!("TLS handshake failed: {e}"),
-                };
-                let mut certs = Vec::new();
-                if matches!(rustls_err, Some(rustls::Error::InvalidCertificate(_)))
-                    && let Some(addr) = peer
-                {
-                    certs = peek_certificates(addr, server_name, deadline).await;
-                }
-                let f = Failure::new(Kind::Tls, "tls", message);
-                return fail(run, f, certs.iter().map(b64).collect());
-            }
-            Ok(Ok(s)) => {
-                let (_, conn) = s.get_ref();
-                let version = conn.protocol_version().map(|v| format!("{v:?}"));
-                let cipher = conn
-                    .negotiated_cipher_suite()
-                    .map(|c| format!("{:?}", c.suite()));
-                let certs: Vec<String> = conn
-                    .peer_certificates()
+            DialStep::Tls => {
+                let certs: Vec<String> = tls
+                    .and_then(|c| c.peer_certificates())
                     .map(|c| c.iter().map(b64).collect())
                     .unwrap_or_default();
-                let alpn = conn
-                    .alpn_protocol()
-                    .map(|p| String::from_utf8_lossy(p).into_owned());
-                tracing::debug!(version = ?version, cipher = ?cipher, "probe: tls established");
-                run.step(json!({
-                    "step": "tls", "ok": true, "ms": ms(started.elapsed()), "serverName": name,
-                    "version": version, "cipher": cipher, "alpn": alpn,
+                json!({
+                    "step": "tls", "ok": true, "ms": ms(info.tls), "serverName": server_name(info),
+                    "version": info.tls_version, "cipher": info.tls_cipher, "alpn": info.tls_alpn,
                     "verified": opts.tls.reject_unauthorized, "certificates": certs,
-                }));
-                Stream::Tls(Box::new(s))
+                })
             }
-        }
-    } else {
-        Stream::Plain(tcp)
+            DialStep::Upgrade => json!({
+                "step": "upgrade", "ok": true, "ms": ms(info.upgrade),
+                "status": info.status, "protocol": info.protocol, "extensions": info.extensions,
+                "server": info.server, "headers": header_names,
+            }),
+        };
+        run.step(v);
+    };
+    let failed = match dial(url, &copts, &mut observe).await {
+        Ok((ws, _)) => return Ok(exchange(ws, opts, run).await),
+        Err(f) => f,
     };
 
-    // HTTP upgrade
-    let started = Instant::now();
-    let header_names: Vec<&str> = opts.headers.iter().map(|(n, _)| n.as_str()).collect();
-    let upgrade_fail = |run: &mut Run, f: Failure| {
-        run.step(json!({
-            "step": "upgrade", "ok": false, "ms": ms(started.elapsed()), "status": f.status,
-            "body": f.body, "error": f.message, "headers": header_names,
-        }));
-        Err(f)
-    };
-    let mut request = match url.into_client_request() {
-        Ok(r) => r,
-        Err(e) => {
-            let f = Failure::new(
-                Kind::InvalidUrl,
-                "upgrade",
-                format!("the URL {:?} cannot be used: {e}", redact_url(url)),
-            );
-            return upgrade_fail(run, f);
-        }
-    };
-    for (name, value) in &opts.headers {
-        let Ok(n) = HeaderName::from_bytes(name.as_bytes()) else {
-            let f = Failure::new(
-                Kind::InvalidUrl,
-                "upgrade",
-                format!("header name {name:?} is not a valid HTTP header name"),
-            );
-            return upgrade_fail(run, f);
-        };
-        let Ok(v) = HeaderValue::from_str(value) else {
-            let f = Failure::new(
-                Kind::InvalidUrl,
-                "upgrade",
-                format!("the value of header {name:?} is not a valid HTTP header value"),
-            );
-            return upgrade_fail(run, f);
-        };
-        request.headers_mut().append(n, v);
+    // The failing step, in the CLI's words.
+    let DialFailure {
+        step,
+        error,
+        info,
+        tls_error,
+    } = failed;
+    let timed_out = error.kind == Kind::Timeout;
+    let mut message = error
+        .message
+        .replace(&format!("{url:?}"), &format!("{:?}", redact_url(url)))
+        .replace("(tls.servername)", "(--servername)")
+        .replace("pass tls.ca", "pass --ca <file>");
+    if timed_out {
+        message.push_str(" (--timeout)");
     }
-    if !opts.protocols.is_empty() {
-        match HeaderValue::from_str(&opts.protocols.join(", ")) {
-            Ok(v) => {
-                request.headers_mut().insert("sec-websocket-protocol", v);
-            }
-            Err(_) => {
-                let f = Failure::new(
-                    Kind::InvalidUrl,
-                    "upgrade",
-                    "a subprotocol is not a valid token",
-                );
-                return upgrade_fail(run, f);
-            }
+    let v = match step {
+        DialStep::Url => None,
+        DialStep::Dns if timed_out => {
+            Some(json!({"step": "dns", "ok": false, "ms": ms(info.dns), "host": info.host}))
         }
+        DialStep::Dns => Some(
+            json!({"step": "dns", "ok": false, "ms": ms(info.dns), "host": info.host, "error": message}),
+        ),
+        DialStep::Tcp if timed_out => Some(
+            json!({"step": "tcp", "ok": false, "ms": ms(info.tcp), "tried": info.tried.map(|a| a.to_string())}),
+        ),
+        DialStep::Tcp => {
+            Some(json!({"step": "tcp", "ok": false, "ms": ms(info.tcp), "error": message}))
+        }
+        DialStep::Tls => {
+            let name = server_name(&info);
+            let mut certs = Vec::new();
+            if matches!(tls_error, Some(rustls::Error::InvalidCertificate(_)))
+                && let Some(addr) = info.peer
+                && let Ok(sni) = ServerName::try_from(name.clone())
+            {
+                certs = peek_certificates(addr, sni, deadline).await;
+            }
+            let certs: Vec<String> = certs.iter().map(b64).collect();
+            Some(json!({
+                "step": "tls", "ok": false, "ms": ms(info.tls), "serverName": name,
+                "error": message, "certificates": certs,
+            }))
+        }
+        DialStep::Upgrade => Some(json!({
+            "step": "upgrade", "ok": false, "ms": ms(info.upgrade), "status": error.status,
+            "body": error.body, "error": message, "headers": header_names,
+        })),
+    };
+    if let Some(v) = v {
+        run.step(v);
     }
-    tracing::debug!(headers = ?header_names, "probe: sending upgrade request (header values not logged)");
-    let mut config = WebSocketConfig::default();
-    config.write_buffer_size = 0;
-    let upgrade = tokio_tungstenite::client_async_with_config(request, stream, Some(config));
-    let (ws, response) = match tokio::time::timeout_at(deadline, upgrade).await {
-        Err(_) => {
-            let f = timeout_failure(
-                "upgrade",
-                "the HTTP upgrade (the server accepted the connection but did not answer the upgrade request)",
-                opts.timeout,
-            );
-            return upgrade_fail(run, f);
-        }
-        Ok(Err(e)) => return upgrade_fail(run, upgrade_failure(e)),
-        Ok(Ok(r)) => r,
-    };
-    let header = |n: &str| {
-        response
-            .headers()
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    };
-    let protocol = header("sec-websocket-protocol");
-    let extensions = header("sec-websocket-extensions");
-    let server = header("server");
-    tracing::debug!(status = response.status().as_u16(), protocol = %protocol, "probe: upgraded");
-    run.step(json!({
-        "step": "upgrade", "ok": true, "ms": ms(started.elapsed()),
-        "status": response.status().as_u16(), "protocol": protocol, "extensions": extensions,
-        "server": server, "headers": header_names,
-    }));
-
-    Ok(exchange(ws, opts, run).await)
+    let mut f = Failure::new(error.kind, step.as_str(), message);
+    f.status = error.status;
+    f.body = error.body;
+    Err(f)
 }
 
 async fn exchange(
@@ -532,7 +334,7 @@ async fn exchange(
         tokio::select! {
             _ = notify.notified() => {}
             r = &mut task => {
-                closed = Some(r.unwrap_or_else(|_| internal_close()));
+                closed = Some(r.unwrap_or_else(|_| CloseInfo::task_failed()));
                 drain(&inbox, run);
                 break;
             }
@@ -549,7 +351,9 @@ async fn exchange(
         Some(c) => c,
         None => {
             conn.close(Some(1000), "clawsock probe done".into());
-            let c = (&mut task).await.unwrap_or_else(|_| internal_close());
+            let c = (&mut task)
+                .await
+                .unwrap_or_else(|_| CloseInfo::task_failed());
             drain(&inbox, run);
             c
         }
@@ -616,18 +420,6 @@ async fn exchange(
     (failure, Some((close, class)))
 }
 
-fn internal_close() -> CloseInfo {
-    CloseInfo {
-        code: 1006,
-        reason: "internal error: the connection task failed".into(),
-        was_clean: false,
-        by_server: false,
-        error: Some("internal error: the connection task failed".into()),
-        unsent: Vec::new(),
-        uptime: Duration::ZERO,
-    }
-}
-
 /// Moves received messages from the inbox into the report; returns how many.
 fn drain(inbox: &Inbox, run: &mut Run) -> usize {
     let mut n = 0;
@@ -665,109 +457,8 @@ fn drain(inbox: &Inbox, run: &mut Run) -> usize {
     n
 }
 
-fn upgrade_failure(e: WsError) -> Failure {
-    match e {
-        WsError::Http(resp) => {
-            let status = resp.status();
-            let body = resp.body().as_ref().map(|b| {
-                let cut = &b[..b.len().min(200)];
-                String::from_utf8_lossy(cut).into_owned()
-            });
-            let mut message = format!(
-                "the server answered the WebSocket upgrade with HTTP {} {} instead of 101",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or("")
-            );
-            if let Some(b) = body.as_deref().filter(|b| !b.trim().is_empty()) {
-                message.push_str(&format!(": {}", b.trim()));
-            }
-            let mut f = Failure::new(Kind::HttpStatus, "upgrade", message);
-            f.status = Some(status.as_u16());
-            f.body = body;
-            f
-        }
-        WsError::Io(io) => {
-            let what = match io.kind() {
-                std::io::ErrorKind::UnexpectedEof => {
-                    "the server closed the connection without answering the upgrade request"
-                        .to_string()
-                }
-                std::io::ErrorKind::ConnectionReset => {
-                    "the server reset the connection instead of answering the upgrade request"
-                        .to_string()
-                }
-                _ => format!("the connection failed during the HTTP upgrade: {io}"),
-            };
-            Failure::new(Kind::Tcp, "upgrade", what)
-        }
-        WsError::Tls(t) => Failure::new(Kind::Tls, "upgrade", format!("TLS failed: {t}")),
-        other => Failure::new(
-            Kind::Handshake,
-            "upgrade",
-            format!("the server's answer is not a valid WebSocket handshake: {other}"),
-        ),
-    }
-}
-
 fn b64(c: &CertificateDer<'_>) -> String {
     base64::engine::general_purpose::STANDARD.encode(c.as_ref())
-}
-
-/// A verifier that accepts anything and remembers the chain it was shown.
-#[derive(Debug)]
-struct Recorder {
-    provider: Arc<rustls::crypto::CryptoProvider>,
-    seen: Mutex<Vec<CertificateDer<'static>>>,
-}
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let mut seen = self.seen.lock().unwrap();
-        seen.push(end_entity.clone().into_owned());
-        seen.extend(intermediates.iter().map(|c| c.clone().into_owned()));
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 /// The certificate chain `addr` presents for `name`, read by a second
@@ -777,27 +468,14 @@ async fn peek_certificates(
     name: ServerName<'static>,
     deadline: TokioInstant,
 ) -> Vec<CertificateDer<'static>> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let recorder = Arc::new(Recorder {
-        provider: provider.clone(),
-        seen: Mutex::new(Vec::new()),
-    });
-    let Ok(builder) =
-        rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions()
-    else {
-        return Vec::new();
-    };
-    let config = builder
-        .dangerous()
-        .with_custom_certificate_verifier(recorder.clone())
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let (config, recorder) = tls::recording_config();
+    let connector = tokio_rustls::TlsConnector::from(config);
     let attempt = async {
         let tcp = TcpStream::connect(addr).await.ok()?;
         connector.connect(name, tcp).await.ok()
     };
     let _ = tokio::time::timeout_at(deadline, attempt).await;
-    let seen = recorder.seen.lock().unwrap().clone();
+    let seen = recorder.seen();
     tracing::debug!(
         certificates = seen.len(),
         "probe: read the refused certificate chain"

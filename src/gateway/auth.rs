@@ -12,7 +12,7 @@
 use std::fmt;
 
 use super::frames::{ConnectAuth, ErrorShape, HelloOk, MIN_PROTOCOL, PROTOCOL_VERSION};
-use super::redact::secret_presence;
+use super::redact::{clip, secret_presence};
 use super::token_store::StoredDeviceToken;
 
 /// Detail codes after which reconnecting cannot help (the reference pause
@@ -395,20 +395,9 @@ fn next_step(code: &str, err: &ErrorShape) -> String {
         "INVALID_REQUEST" => format!(
             "the gateway rejected the connect request ({}): this is a client bug or a version \
              mismatch; upgrade clawsock or the gateway",
-            clip(&err.message)
+            clip(&err.message, 160)
         ),
         other => format!("the gateway refused the connection ({other}); see the gateway logs"),
-    }
-}
-
-fn clip(s: &str) -> String {
-    const MAX: usize = 160;
-    if s.chars().count() <= MAX {
-        s.to_owned()
-    } else {
-        let mut out: String = s.chars().take(MAX).collect();
-        out.push('…');
-        out
     }
 }
 

@@ -498,18 +498,6 @@ fn far() -> TokioInstant {
     TokioInstant::now() + Duration::from_secs(86_400 * 365)
 }
 
-fn internal_close() -> transport::CloseInfo {
-    transport::CloseInfo {
-        code: 1006,
-        reason: "internal error: the connection task failed".into(),
-        was_clean: false,
-        by_server: false,
-        error: None,
-        unsent: Vec::new(),
-        uptime: Duration::ZERO,
-    }
-}
-
 async fn next_event(
     rx: &mut mpsc::UnboundedReceiver<Cmd>,
     out: &Inbox,
@@ -526,7 +514,7 @@ async fn next_event(
             _ = l.wake.notified(), if !out_full => Ev::Inbound(l.inbox.take()),
             _ = out.wait_for_room(), if out_full => Ev::Room,
             c = rx.recv() => Ev::Cmd(c),
-            res = &mut l.task => Ev::Done(res.unwrap_or_else(|_| internal_close())),
+            res = &mut l.task => Ev::Done(res.unwrap_or_else(|_| transport::CloseInfo::task_failed())),
             _ = tokio::time::sleep_until(d), if deadline.is_some() => Ev::Deadline,
             _ = tokio::time::sleep_until(r), if req_deadline.is_some() => Ev::Expired,
         },

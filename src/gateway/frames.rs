@@ -10,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::redact::{redact_secrets, secret_presence};
+use super::redact::{clip, redact_secrets, secret_presence};
 
 /// The wire protocol this client prefers (sent as `maxProtocol`).
 pub const PROTOCOL_VERSION: u32 = 4;
@@ -90,17 +90,6 @@ pub enum FrameError {
     ReservedClientMode(String),
 }
 
-fn clip(s: &str) -> String {
-    const MAX: usize = 48;
-    if s.chars().count() <= MAX {
-        s.to_owned()
-    } else {
-        let mut out: String = s.chars().take(MAX).collect();
-        out.push('…');
-        out
-    }
-}
-
 impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -113,7 +102,7 @@ impl fmt::Display for FrameError {
             FrameError::UnexpectedType(t) => write!(
                 f,
                 "inbound frame has type \"{}\"; a client only receives \"res\" and \"event\" frames",
-                clip(t)
+                clip(t, 48)
             ),
             FrameError::InvalidFrame { kind, reason } => {
                 write!(f, "invalid \"{kind}\" frame: {reason}")
@@ -122,7 +111,7 @@ impl fmt::Display for FrameError {
             FrameError::InvalidClientId(id) => write!(
                 f,
                 "client.id '{}' is not one the gateway accepts; use one of: {}",
-                clip(id),
+                clip(id, 48),
                 CLIENT_IDS.join(", ")
             ),
             FrameError::ReservedClientId(id) => write!(
@@ -133,7 +122,7 @@ impl fmt::Display for FrameError {
             FrameError::InvalidClientMode(m) => write!(
                 f,
                 "client.mode '{}' is not one the gateway accepts; use one of: {}",
-                clip(m),
+                clip(m, 48),
                 CLIENT_MODES.join(", ")
             ),
             FrameError::ReservedClientMode(m) => write!(

@@ -28,7 +28,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::secure_file::{insecure_mode, write_private};
+use super::secure_file::{ReadError, read_private_json, write_private};
 
 /// Current key-file format version.
 pub const IDENTITY_FILE_VERSION: u64 = 1;
@@ -115,7 +115,8 @@ impl std::error::Error for IdentityError {
     }
 }
 
-fn now_ms() -> u64 {
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -200,37 +201,14 @@ impl DeviceIdentity {
 
     /// Read and validate a key file written by [`DeviceIdentity::save`].
     pub fn load(path: &Path) -> Result<Self, IdentityError> {
-        let io_err = |source| IdentityError::Io {
-            path: path.to_path_buf(),
-            op: "read",
-            source,
-        };
-        let meta = std::fs::metadata(path).map_err(io_err)?;
-        if let Some(mode) = insecure_mode(&meta) {
-            return Err(IdentityError::invalid(
-                path,
-                format!(
-                    "it is accessible by other users (mode {mode:o}); run `chmod 600 {}`",
-                    path.display()
-                ),
-            ));
-        }
-        let text = std::fs::read_to_string(path).map_err(io_err)?;
-        let doc: Value = serde_json::from_str(&text)
-            .map_err(|e| IdentityError::invalid(path, format!("not valid JSON ({e})")))?;
-        let obj = doc
-            .as_object()
-            .ok_or_else(|| IdentityError::invalid(path, "not a JSON object"))?;
-        match obj.get("version").and_then(Value::as_u64) {
-            Some(IDENTITY_FILE_VERSION) => {}
-            Some(v) => {
-                return Err(IdentityError::invalid(
-                    path,
-                    format!("unsupported version {v} (this build reads version 1)"),
-                ));
-            }
-            None => return Err(IdentityError::invalid(path, "\"version\" is missing")),
-        }
+        let obj = read_private_json(path, IDENTITY_FILE_VERSION).map_err(|e| match e {
+            ReadError::Io(source) => IdentityError::Io {
+                path: path.to_path_buf(),
+                op: "read",
+                source,
+            },
+            ReadError::Invalid(reason) => IdentityError::invalid(path, reason),
+        })?;
         let field = |k: &str| {
             obj.get(k).and_then(Value::as_str).ok_or_else(|| {
                 IdentityError::invalid(path, format!("\"{k}\" is missing or not a string"))

@@ -1,4 +1,5 @@
-//! Secret redaction for `Debug` output and logs.
+//! Secret redaction for `Debug` output and logs, and [`clip`] for quoting
+//! untrusted text in messages.
 //!
 //! Gateway payloads carry bearer secrets (`hello-ok.auth.deviceToken`,
 //! `connect.params.auth.*`, `deviceTokens[]`). Every `Debug` impl in this
@@ -6,6 +7,18 @@
 //! `{:?}` never leaks a token, a password or a private key.
 
 use serde_json::{Map, Value};
+
+/// `s` cut to `max` characters, with `…` when cut: untrusted text quoted in
+/// a message stays short.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut out: String = s.chars().take(max).collect();
+        out.push('…');
+        out
+    }
+}
 
 /// The placeholder written in place of a secret value.
 pub const REDACTED: &str = "<redacted>";

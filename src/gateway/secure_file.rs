@@ -1,5 +1,6 @@
 //! Private files on disk: atomic writes with owner-only permissions, and a
-//! permission check on read. Used by the device identity and the token store.
+//! permission-checked read of a versioned JSON document. Used by the device
+//! identity and the token store.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -61,6 +62,44 @@ pub(crate) fn insecure_mode(meta: &fs::Metadata) -> Option<u32> {
     #[cfg(not(unix))]
     let _ = meta;
     None
+}
+
+/// Why [`read_private_json`] refused a file.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// The file could not be read (missing, no permission, ...).
+    Io(io::Error),
+    /// The file is not private, not a JSON object, or of another version.
+    Invalid(String),
+}
+
+/// Reads the private JSON file `path`, written in format `version`: a file
+/// other users can access is refused (like ssh does), and the document must
+/// be a JSON object whose `"version"` is `version`.
+pub(crate) fn read_private_json(
+    path: &Path,
+    version: u64,
+) -> Result<serde_json::Map<String, serde_json::Value>, ReadError> {
+    let meta = fs::metadata(path).map_err(ReadError::Io)?;
+    if let Some(mode) = insecure_mode(&meta) {
+        return Err(ReadError::Invalid(format!(
+            "it is accessible by other users (mode {mode:o}); run `chmod 600 {}`",
+            path.display()
+        )));
+    }
+    let text = fs::read_to_string(path).map_err(ReadError::Io)?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| ReadError::Invalid(format!("not valid JSON ({e})")))?;
+    let serde_json::Value::Object(obj) = doc else {
+        return Err(ReadError::Invalid("not a JSON object".into()));
+    };
+    match obj.get("version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == version => Ok(obj),
+        Some(v) => Err(ReadError::Invalid(format!(
+            "unsupported version {v} (this build reads version {version})"
+        ))),
+        None => Err(ReadError::Invalid("\"version\" is missing".into())),
+    }
 }
 
 fn parent_dir(path: &Path) -> PathBuf {

@@ -21,12 +21,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use super::endpoint::{EndpointError, normalize_gateway_url};
-use super::secure_file::{insecure_mode, write_private};
+use super::identity::now_ms;
+use super::secure_file::{ReadError, read_private_json, write_private};
 
 /// A stored device token and what it was granted. `Debug` redacts the token.
 #[derive(Clone, PartialEq, Eq)]
@@ -165,27 +165,19 @@ impl DeviceTokenStore {
     /// is created on the first `put`).
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, TokenStoreError> {
         let path = path.into();
-        let entries = match std::fs::metadata(&path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(source) => {
+        let entries = match read_private_json(&path, 1) {
+            Err(ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(ReadError::Io(source)) => {
                 return Err(TokenStoreError::Io {
                     path,
                     op: "read",
                     source,
                 });
             }
-            Ok(meta) => {
-                if let Some(mode) = insecure_mode(&meta) {
-                    return Err(TokenStoreError::Invalid {
-                        reason: format!(
-                            "it is accessible by other users (mode {mode:o}); run `chmod 600 {}`",
-                            path.display()
-                        ),
-                        path,
-                    });
-                }
-                read_entries(&path)?
+            Err(ReadError::Invalid(reason)) => {
+                return Err(TokenStoreError::Invalid { path, reason });
             }
+            Ok(doc) => read_entries(&path, doc)?,
         };
         Ok(DeviceTokenStore {
             path: Some(path),
@@ -293,30 +285,18 @@ impl DeviceTokenStore {
     }
 }
 
-fn read_entries(path: &Path) -> Result<BTreeMap<Key, StoredDeviceToken>, TokenStoreError> {
+/// The entries of the store file `path`, whose document (already checked
+/// by [`read_private_json`], so that error messages come from our checks,
+/// not from serde echoing a value) is `doc`.
+fn read_entries(
+    path: &Path,
+    doc: serde_json::Map<String, serde_json::Value>,
+) -> Result<BTreeMap<Key, StoredDeviceToken>, TokenStoreError> {
     let invalid = |reason: String| TokenStoreError::Invalid {
         path: path.to_path_buf(),
         reason,
     };
-    let text = std::fs::read_to_string(path).map_err(|source| TokenStoreError::Io {
-        path: path.to_path_buf(),
-        op: "read",
-        source,
-    })?;
-    // Parse loosely first so error messages come from our checks, not from
-    // serde echoing a value.
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| invalid(format!("not valid JSON ({e})")))?;
-    match value.get("version").and_then(serde_json::Value::as_u64) {
-        Some(1) => {}
-        Some(v) => {
-            return Err(invalid(format!(
-                "unsupported version {v} (this build reads version 1)"
-            )));
-        }
-        None => return Err(invalid("\"version\" is missing".into())),
-    }
-    let doc: FileDoc = serde_json::from_value(value).map_err(|_| {
+    let doc: FileDoc = serde_json::from_value(serde_json::Value::Object(doc)).map_err(|_| {
         invalid(
             "\"tokens\" must be a list of {gateway, deviceId, role, token, scopes} objects".into(),
         )
@@ -339,13 +319,6 @@ fn read_entries(path: &Path) -> Result<BTreeMap<Key, StoredDeviceToken>, TokenSt
         );
     }
     Ok(out)
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -322,18 +322,6 @@ enum Step {
     Decided(Decision, u16, String),
 }
 
-fn failed_task() -> transport::CloseInfo {
-    transport::CloseInfo {
-        code: 1006,
-        reason: "internal error: the connection task failed".into(),
-        was_clean: false,
-        by_server: false,
-        error: Some("internal error: the connection task failed".into()),
-        unsent: Vec::new(),
-        uptime: Duration::ZERO,
-    }
-}
-
 /// One connection attempt, from the dial to the supervisor's decision.
 async fn attempt(inner: &Inner) -> Step {
     let opts = &inner.cfg.connect;
@@ -388,7 +376,9 @@ async fn attempt(inner: &Inner) -> Step {
         task
     };
     // 3. Run until it ends (close() and abort() act on the connection).
-    let close = task.await.unwrap_or_else(|_| failed_task());
+    let close = task
+        .await
+        .unwrap_or_else(|_| transport::CloseInfo::task_failed());
     let ask = {
         let mut st = inner.st.lock().unwrap();
         st.conn = None;

@@ -90,6 +90,13 @@ pub struct CloseInfo {
 }
 
 impl CloseInfo {
+    /// The close reported when the connection task itself failed (panicked
+    /// or was cancelled) instead of returning its close: 1006, with an
+    /// "internal error" reason and error.
+    pub fn task_failed() -> CloseInfo {
+        abnormal("internal error: the connection task failed", false)
+    }
+
     /// The JS-facing `close` control event.
     pub fn to_event(&self) -> serde_json::Value {
         json!({

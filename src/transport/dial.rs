@@ -1,12 +1,19 @@
 //! Dialing: DNS, TCP, TLS and the HTTP upgrade, one error per step.
+//!
+//! [`connect`] is what connections use. [`dial`] is the same dial step by
+//! step, for diagnostics (`clawsock probe`): it tells an observer as each
+//! step succeeds, and a failure names its step and keeps what the steps
+//! before it learned.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
+use tokio::time::Instant as TokioInstant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue, Uri};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
@@ -15,13 +22,18 @@ use super::options::ConnectOptions;
 use super::stream::Stream;
 use super::tls;
 
-/// What a successful dial learned, step by step.
+/// What a dial learned, step by step.
 #[derive(Clone, Debug, Default)]
 pub struct ConnectInfo {
+    /// The host name from the URL (without IPv6 brackets).
+    pub host: String,
     /// Addresses the host resolved to.
     pub addresses: Vec<SocketAddr>,
     /// The address the TCP connection reached.
     pub peer: Option<SocketAddr>,
+    /// The address TCP connect tried last (the one that answered, failed
+    /// or ran out of time).
+    pub tried: Option<SocketAddr>,
     /// Time spent resolving the host.
     pub dns: Duration,
     /// Time spent in TCP connect.
@@ -34,13 +46,65 @@ pub struct ConnectInfo {
     pub tls_version: Option<String>,
     /// TLS cipher suite.
     pub tls_cipher: Option<String>,
+    /// The ALPN protocol the server chose, if any.
+    pub tls_alpn: Option<String>,
     /// The subprotocol the server selected ("" if none).
     pub protocol: String,
     /// The extensions the server accepted ("" if none).
     pub extensions: String,
     /// The HTTP status of the upgrade response.
     pub status: u16,
+    /// The upgrade response's `Server` header ("" if none).
+    pub server: String,
 }
+
+/// The steps of a dial, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialStep {
+    /// Reading the URL.
+    Url,
+    /// Resolving the host.
+    Dns,
+    /// The TCP connect.
+    Tcp,
+    /// The TLS handshake (`wss://` only).
+    Tls,
+    /// The HTTP upgrade.
+    Upgrade,
+}
+
+impl DialStep {
+    /// A stable machine name: `url`, `dns`, `tcp`, `tls`, `upgrade`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DialStep::Url => "url",
+            DialStep::Dns => "dns",
+            DialStep::Tcp => "tcp",
+            DialStep::Tls => "tls",
+            DialStep::Upgrade => "upgrade",
+        }
+    }
+}
+
+/// A failed [`dial`]: the failing step, why, and what was learned until
+/// then (the failing step's time included).
+#[derive(Debug)]
+pub struct DialFailure {
+    /// The step that failed.
+    pub step: DialStep,
+    /// Why. A timeout's message names the step that ran out of time.
+    pub error: ConnectError,
+    /// What the dial learned before it failed.
+    pub info: ConnectInfo,
+    /// For a TLS failure that rustls reported, its error.
+    pub tls_error: Option<rustls::Error>,
+}
+
+/// Told as each step of a [`dial`] succeeds: the step, everything learned
+/// so far, and after the TLS step the TLS session (e.g. for the peer's
+/// certificates).
+pub type DialObserver<'a> =
+    dyn FnMut(DialStep, &ConnectInfo, Option<&rustls::ClientConnection>) + Send + 'a;
 
 struct Target {
     secure: bool,
@@ -82,15 +146,7 @@ fn io_kind(e: &std::io::Error) -> Kind {
     }
 }
 
-async fn dial_tcp(addrs: &[SocketAddr], host: &str, port: u16) -> Result<TcpStream, ConnectError> {
-    let mut last: Option<std::io::Error> = None;
-    for addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(s) => return Ok(s),
-            Err(e) => last = Some(e),
-        }
-    }
-    let e = last.expect("at least one address was tried");
+fn tcp_error(e: std::io::Error, addrs: &[SocketAddr], host: &str, port: u16) -> ConnectError {
     let kind = io_kind(&e);
     let tried: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
     let message = if kind == Kind::ConnectionRefused {
@@ -101,7 +157,7 @@ async fn dial_tcp(addrs: &[SocketAddr], host: &str, port: u16) -> Result<TcpStre
     } else {
         format!("TCP connection to {host}:{port} failed: {e}")
     };
-    Err(ConnectError::new(kind, message))
+    ConnectError::new(kind, message)
 }
 
 fn upgrade_error(e: WsError) -> ConnectError {
@@ -157,17 +213,18 @@ pub async fn connect(
     url: &str,
     opts: &ConnectOptions,
 ) -> Result<(WebSocketStream<Stream>, ConnectInfo), ConnectError> {
-    let deadline = opts.handshake_timeout;
-    let result = match tokio::time::timeout(deadline, connect_steps(url, opts)).await {
-        Ok(r) => r,
-        Err(_) => Err(ConnectError::new(
+    let result = dial(url, opts, &mut |_, _, _| {}).await.map_err(|f| {
+        if f.error.kind != Kind::Timeout {
+            return f.error;
+        }
+        ConnectError::new(
             Kind::Timeout,
             format!(
                 "handshake timeout: no WebSocket upgrade from {url} within {} ms (handshakeTimeout)",
-                deadline.as_millis()
+                opts.handshake_timeout.as_millis()
             ),
-        )),
-    };
+        )
+    });
     // Logs carry no URL (it may hold a token in its query) and no header values.
     match &result {
         Ok((_, info)) => tracing::debug!(
@@ -187,16 +244,77 @@ pub async fn connect(
     result
 }
 
-async fn connect_steps(
+/// Dials `url` step by step within `opts.handshake_timeout`, telling
+/// `observe` as each step succeeds. A failure names its step and keeps what
+/// was learned until then; a timeout says which step was running.
+pub async fn dial(
     url: &str,
     opts: &ConnectOptions,
-) -> Result<(WebSocketStream<Stream>, ConnectInfo), ConnectError> {
-    let t = target(url)?;
-    let mut info = ConnectInfo::default();
+    observe: &mut DialObserver<'_>,
+) -> Result<(WebSocketStream<Stream>, ConnectInfo), DialFailure> {
+    let mut p = Progress {
+        step: DialStep::Url,
+        info: ConnectInfo::default(),
+        tls_error: None,
+        deadline: TokioInstant::now() + opts.handshake_timeout,
+        limit: opts.handshake_timeout,
+    };
+    match dial_steps(url, opts, &mut p, observe).await {
+        Ok(ws) => Ok((ws, p.info)),
+        Err(error) => Err(DialFailure {
+            step: p.step,
+            error,
+            info: p.info,
+            tls_error: p.tls_error,
+        }),
+    }
+}
 
+/// Where a dial is: the running step, what it learned, its deadline.
+struct Progress {
+    step: DialStep,
+    info: ConnectInfo,
+    tls_error: Option<rustls::Error>,
+    deadline: TokioInstant,
+    limit: Duration,
+}
+
+impl Progress {
+    /// `fut`, or a timeout error naming `what` once the deadline passes.
+    async fn within<F: Future>(&self, what: &str, fut: F) -> Result<F::Output, ConnectError> {
+        tokio::time::timeout_at(self.deadline, fut)
+            .await
+            .map_err(|_| {
+                ConnectError::new(
+                    Kind::Timeout,
+                    format!(
+                        "timeout during {what}: no progress within {} ms",
+                        self.limit.as_millis()
+                    ),
+                )
+            })
+    }
+}
+
+async fn dial_steps(
+    url: &str,
+    opts: &ConnectOptions,
+    p: &mut Progress,
+    observe: &mut DialObserver<'_>,
+) -> Result<WebSocketStream<Stream>, ConnectError> {
+    let t = target(url)?;
+    p.info.host = t.host.clone();
+
+    p.step = DialStep::Dns;
     let started = Instant::now();
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((t.host.as_str(), t.port))
-        .await
+    let looked_up = p
+        .within(
+            "the DNS lookup",
+            tokio::net::lookup_host((t.host.as_str(), t.port)),
+        )
+        .await;
+    p.info.dns = started.elapsed();
+    let addrs: Vec<SocketAddr> = looked_up?
         .map_err(|e| {
             ConnectError::new(Kind::Dns, format!("DNS lookup failed for {}: {e}", t.host))
         })?
@@ -207,18 +325,38 @@ async fn connect_steps(
             format!("DNS lookup for {} returned no address", t.host),
         ));
     }
-    info.dns = started.elapsed();
-    info.addresses = addrs.clone();
+    p.info.addresses = addrs.clone();
     tracing::debug!(host = %t.host, port = t.port, addresses = ?addrs, "transport: dns resolved");
+    observe(p.step, &p.info, None);
 
+    p.step = DialStep::Tcp;
     let started = Instant::now();
-    let tcp = dial_tcp(&addrs, &t.host, t.port).await?;
+    let mut last: Option<std::io::Error> = None;
+    let mut connected = None;
+    for addr in &addrs {
+        p.info.tried = Some(*addr);
+        let what = format!("the TCP connect to {addr}");
+        let attempt = p.within(&what, TcpStream::connect(addr)).await;
+        p.info.tcp = started.elapsed();
+        match attempt? {
+            Ok(s) => {
+                connected = Some(s);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let Some(tcp) = connected else {
+        let e = last.expect("at least one address was tried");
+        return Err(tcp_error(e, &addrs, &t.host, t.port));
+    };
     let _ = tcp.set_nodelay(true);
-    info.peer = tcp.peer_addr().ok();
-    info.tcp = started.elapsed();
-    tracing::debug!(peer = ?info.peer, "transport: tcp connected");
+    p.info.peer = tcp.peer_addr().ok();
+    tracing::debug!(peer = ?p.info.peer, "transport: tcp connected");
+    observe(p.step, &p.info, None);
 
     let stream = if t.secure {
+        p.step = DialStep::Tls;
         let started = Instant::now();
         let config =
             tls::client_config(&opts.tls).map_err(|why| ConnectError::new(Kind::Tls, why))?;
@@ -234,23 +372,74 @@ async fn connect_steps(
             )
         })?;
         let connector = tokio_rustls::TlsConnector::from(config);
-        let tls_stream = connector
-            .connect(server_name, tcp)
-            .await
-            .map_err(|e| io_error(e, "during the TLS handshake"))?;
+        let handshake = p
+            .within("the TLS handshake", connector.connect(server_name, tcp))
+            .await;
+        p.info.tls = started.elapsed();
+        let tls_stream = handshake?.map_err(|e| {
+            p.tls_error = e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                .cloned();
+            io_error(e, "during the TLS handshake")
+        })?;
         let (_, conn) = tls_stream.get_ref();
-        info.tls_version = conn.protocol_version().map(|v| format!("{v:?}"));
-        info.tls_cipher = conn
+        p.info.tls_version = conn.protocol_version().map(|v| format!("{v:?}"));
+        p.info.tls_cipher = conn
             .negotiated_cipher_suite()
             .map(|c| format!("{:?}", c.suite()));
-        info.tls = started.elapsed();
-        tracing::debug!(version = ?info.tls_version, cipher = ?info.tls_cipher, "transport: tls established");
+        p.info.tls_alpn = conn
+            .alpn_protocol()
+            .map(|a| String::from_utf8_lossy(a).into_owned());
+        tracing::debug!(version = ?p.info.tls_version, cipher = ?p.info.tls_cipher, "transport: tls established");
+        observe(p.step, &p.info, Some(conn));
         Stream::Tls(Box::new(tls_stream))
     } else {
         Stream::Plain(tcp)
     };
 
+    p.step = DialStep::Upgrade;
     let started = Instant::now();
+    let request = upgrade_request(url, opts)?;
+    tracing::trace!(
+        headers = ?opts.headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        protocols = ?opts.protocols,
+        "transport: sending the upgrade request (header values not logged)"
+    );
+    let mut config = WebSocketConfig::default();
+    config.max_message_size = Some(opts.max_payload);
+    config.max_frame_size = Some(opts.max_payload);
+    config.write_buffer_size = 0;
+    // 16 KiB instead of 128 KiB: tungstenite zero-fills the whole buffer per
+    // connection. 16 KiB keeps idle memory at ws's level while large messages
+    // still read faster than ws (bench/: 128 KiB: 146 KiB/conn; 16 KiB: 35 KiB).
+    config.read_buffer_size = 16 * 1024;
+    let upgraded = p
+        .within(
+            "the HTTP upgrade (the server accepted the connection but did not answer the upgrade request)",
+            tokio_tungstenite::client_async_with_config(request, stream, Some(config)),
+        )
+        .await;
+    p.info.upgrade = started.elapsed();
+    let (ws, response) = upgraded?.map_err(upgrade_error)?;
+    p.info.status = response.status().as_u16();
+    let header = |n: &str| {
+        response
+            .headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    p.info.protocol = header("sec-websocket-protocol");
+    p.info.extensions = header("sec-websocket-extensions");
+    p.info.server = header("server");
+    observe(p.step, &p.info, None);
+    Ok(ws)
+}
+
+/// The upgrade request: `url` with the caller's headers and subprotocols.
+fn upgrade_request(url: &str, opts: &ConnectOptions) -> Result<Request, ConnectError> {
     let mut request = url.into_client_request().map_err(|e| {
         ConnectError::new(
             Kind::InvalidUrl,
@@ -279,36 +468,7 @@ async fn connect_steps(
         })?;
         headers.insert("sec-websocket-protocol", v);
     }
-
-    tracing::trace!(
-        headers = ?opts.headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
-        protocols = ?opts.protocols,
-        "transport: sending the upgrade request (header values not logged)"
-    );
-    let mut config = WebSocketConfig::default();
-    config.max_message_size = Some(opts.max_payload);
-    config.max_frame_size = Some(opts.max_payload);
-    config.write_buffer_size = 0;
-    // 16 KiB instead of 128 KiB: tungstenite zero-fills the whole buffer per
-    // connection. 16 KiB keeps idle memory at ws's level while large messages
-    // still read faster than ws (bench/: 128 KiB: 146 KiB/conn; 16 KiB: 35 KiB).
-    config.read_buffer_size = 16 * 1024;
-    let (ws, response) = tokio_tungstenite::client_async_with_config(request, stream, Some(config))
-        .await
-        .map_err(upgrade_error)?;
-    info.upgrade = started.elapsed();
-    info.status = response.status().as_u16();
-    let header = |n: &str| {
-        response
-            .headers()
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    };
-    info.protocol = header("sec-websocket-protocol");
-    info.extensions = header("sec-websocket-extensions");
-    Ok((ws, info))
+    Ok(request)
 }
 
 #[cfg(test)]
@@ -342,5 +502,59 @@ mod tests {
         .unwrap();
         assert_eq!(e.kind, Kind::ConnectionRefused, "{e}");
         assert!(e.message.contains("connection refused"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn dial_names_the_failing_step_and_keeps_the_earlier_ones() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        let mut told = Vec::new();
+        let f = dial(
+            &format!("ws://127.0.0.1:{port}/"),
+            &ConnectOptions::default(),
+            &mut |step, _, _| told.push(step),
+        )
+        .await
+        .err()
+        .unwrap();
+        assert_eq!(told, [DialStep::Dns]);
+        assert_eq!(f.step, DialStep::Tcp);
+        assert_eq!(f.error.kind, Kind::ConnectionRefused);
+        assert_eq!(f.info.host, "127.0.0.1");
+        assert_eq!(f.info.addresses.len(), 1);
+        assert_eq!(f.info.tried, f.info.addresses.first().copied());
+    }
+
+    #[tokio::test]
+    async fn a_timeout_names_its_step() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let opts = ConnectOptions {
+            handshake_timeout: Duration::from_millis(200),
+            ..ConnectOptions::default()
+        };
+        // Accepted by the kernel, never answered.
+        let f = dial(&format!("ws://127.0.0.1:{port}/"), &opts, &mut |_, _, _| {})
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(f.step, DialStep::Upgrade);
+        assert_eq!(f.error.kind, Kind::Timeout);
+        assert!(
+            f.error
+                .message
+                .contains("did not answer the upgrade request"),
+            "{}",
+            f.error
+        );
+        // connect() says it in the words of its option.
+        let e = connect(&format!("ws://127.0.0.1:{port}/"), &opts)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, Kind::Timeout);
+        assert!(e.message.starts_with("handshake timeout:"), "{e}");
+        drop(l);
     }
 }

@@ -5,7 +5,7 @@
 //! expect that variable to work and a native TLS stack would otherwise ignore
 //! it silently. A caller's `tls.ca` replaces the default roots, as in Node.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use once_cell::sync::Lazy;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -77,7 +77,7 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, String> {
         let mut config = build_config(RootCertStore::empty());
         config
             .dangerous()
-            .set_certificate_verifier(Arc::new(AcceptAnyCertificate(provider())));
+            .set_certificate_verifier(Arc::new(AcceptAnyCertificate::new(false)));
         return Ok(Arc::new(config));
     }
     if opts.ca.is_empty() {
@@ -95,6 +95,17 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, String> {
         }
     }
     Ok(Arc::new(build_config(roots)))
+}
+
+/// A configuration that accepts any certificate and records the chain the
+/// server presents, for diagnostics that show a refused certificate.
+pub fn recording_config() -> (Arc<ClientConfig>, Arc<AcceptAnyCertificate>) {
+    let recorder = Arc::new(AcceptAnyCertificate::new(true));
+    let mut config = build_config(RootCertStore::empty());
+    config
+        .dangerous()
+        .set_certificate_verifier(recorder.clone());
+    (Arc::new(config), recorder)
 }
 
 /// Explains a rustls error in words, with what to do about it.
@@ -130,18 +141,46 @@ pub fn explain_tls_error(err: &rustls::Error) -> String {
     }
 }
 
+/// A verifier that accepts any certificate (signatures are still checked),
+/// and, if asked to, remembers the chain it was shown.
 #[derive(Debug)]
-struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+pub struct AcceptAnyCertificate {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    seen: Option<Mutex<Vec<CertificateDer<'static>>>>,
+}
+
+impl AcceptAnyCertificate {
+    fn new(record: bool) -> Self {
+        AcceptAnyCertificate {
+            provider: provider(),
+            seen: record.then(|| Mutex::new(Vec::new())),
+        }
+    }
+
+    /// The chain presented so far: leaf first, then the intermediates
+    /// (empty if this verifier does not record).
+    pub fn seen(&self) -> Vec<CertificateDer<'static>> {
+        self.seen
+            .as_ref()
+            .map(|s| s.lock().unwrap().clone())
+            .unwrap_or_default()
+    }
+}
 
 impl ServerCertVerifier for AcceptAnyCertificate {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Some(seen) = &self.seen {
+            let mut seen = seen.lock().unwrap();
+            seen.push(end_entity.clone().into_owned());
+            seen.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        }
         Ok(ServerCertVerified::assertion())
     }
 
@@ -155,7 +194,7 @@ impl ServerCertVerifier for AcceptAnyCertificate {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
@@ -169,12 +208,14 @@ impl ServerCertVerifier for AcceptAnyCertificate {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
