@@ -291,6 +291,92 @@ test('many small messages arrive complete and in order (batched delivery)', asyn
   assert.ok(inOrder)
 })
 
+test('multi-byte UTF-8 text round-trips exactly through batched (joined) delivery', async () => {
+  const ws = new WebSocket(server.url('/echo'))
+  const parts = ['a', 'é', '日本語のテキスト', '😀🎉', '𝄞x', '', 'plain ascii', '中文 and ascii 😀 mixed', '\u{10FFFF}\u{FFFF}\u0000']
+  const sent = []
+  for (let i = 0; i < 3000; i++) sent.push(`${i}:${parts[i % parts.length].repeat(1 + (i % 5))}`)
+  sent.push('x'.repeat(20000) + '日本') // longer than a joined run takes
+  sent.push('after-long 😀')
+  const got = []
+  ws.onopen = () => { for (const m of sent) ws.send(m) }
+  ws.onmessage = (e) => {
+    got.push(e.data)
+    if (got.length === sent.length) ws.close()
+  }
+  await once(ws, 'close')
+  assert.equal(got.length, sent.length)
+  for (let i = 0; i < sent.length; i++) assert.equal(got[i], sent[i], `message ${i}`)
+})
+
+test('message dispatch: listener order, once, removal during dispatch, handleEvent, stopImmediatePropagation', async () => {
+  const ws = new WebSocket(server.url('/blast?n=3&size=4'))
+  const seen = []
+  const events = []
+  ws.addEventListener('message', (e) => {
+    events.push(e)
+    assert.ok(e instanceof MessageEvent)
+    assert.ok(e instanceof Event)
+    assert.equal(e.target, ws)
+    assert.equal(e.currentTarget, ws)
+    assert.equal(e.eventPhase, Event.AT_TARGET)
+    assert.deepEqual(e.composedPath(), [ws])
+    assert.equal(e.type, 'message')
+    assert.equal(e.bubbles, false)
+    assert.equal(e.cancelable, false)
+    if (e.data !== '2x') assert.equal(e.origin, new URL(ws.url).origin)
+    assert.equal(typeof e.timeStamp, 'number')
+    seen.push('first')
+  })
+  ws.onmessage = () => seen.push('onmessage')
+  ws.addEventListener('message', () => seen.push('third'))
+  const late = () => seen.push('late')
+  ws.addEventListener('message', () => {
+    seen.push('remover')
+    ws.removeEventListener('message', late)
+    ws.addEventListener('message', () => seen.push('added-during'))
+  }, { once: true })
+  ws.addEventListener('message', late)
+  const handler = { handleEvent(e) { seen.push(this === handler && e.type === 'message' ? 'handleEvent' : 'wrong') } }
+  ws.addEventListener('message', handler)
+  ws.addEventListener('message', (e) => { if (e.data.startsWith('2')) { seen.push('stop'); e.stopImmediatePropagation() } })
+  ws.addEventListener('message', () => seen.push('last'))
+  ws.onmessage = () => seen.push('onmessage2') // replacing the handler keeps its position
+  await once(ws, 'close')
+  // User-dispatched events reach the same listeners, in the same order.
+  seen.push('|')
+  ws.dispatchEvent(new MessageEvent('message', { data: '2x' }))
+  const head = ['first', 'onmessage2', 'third']
+  assert.deepEqual(seen, [
+    ...head, 'remover', 'handleEvent', 'last',
+    ...head, 'handleEvent', 'last', 'added-during',
+    ...head, 'handleEvent', 'stop',
+    '|', ...head, 'handleEvent', 'stop',
+  ])
+  // After dispatch: target stays, currentTarget and phase reset.
+  assert.equal(events[0].target, ws)
+  assert.equal(events[0].currentTarget, null)
+  assert.equal(events[0].eventPhase, Event.NONE)
+  assert.match(require('node:util').inspect(events[0]), /^MessageEvent /)
+})
+
+test('message dispatch: a throwing listener is reported as uncaught and the others still run', async () => {
+  const child = await runNode(
+    `const { WebSocket } = require('.');
+     const ws = new WebSocket(${JSON.stringify(server.url('/blast?n=2&size=4'))});
+     const seen = [];
+     process.on('uncaughtException', (e) => seen.push('uncaught:' + e.message));
+     ws.addEventListener('message', () => { throw new Error('boom') });
+     ws.addEventListener('message', async () => { throw new Error('async boom') });
+     ws.addEventListener('message', (e) => seen.push('after:' + e.data.slice(0, 2)));
+     ws.onclose = () => setTimeout(() => console.log(JSON.stringify(seen)), 50);`,
+  )
+  assert.equal(child.code, 0, child.stderr)
+  const seen = JSON.parse(child.stdout)
+  assert.deepEqual(seen.filter((x) => x.startsWith('after:')), ['after:0:', 'after:1:'])
+  assert.deepEqual(seen.filter((x) => x.startsWith('uncaught:')).sort(), ['uncaught:async boom', 'uncaught:async boom', 'uncaught:boom', 'uncaught:boom'])
+})
+
 test('wss: trusted through tls.ca, rejected with a clear reason when not trusted', async () => {
   const pki = makeTestPki()
   const tlsServer = await startFaultServer({ tls: { cert: pki.certPem, key: pki.keyPem } })

@@ -13,12 +13,13 @@
 // released and the instance no longer keeps Node's event loop alive.
 
 const { NativeReconnectingWebSocket } = require('../native.js')
-const { MessageEvent, CloseEvent, ErrorEvent, defineEventHandlers } = require('./events.js')
+const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
 const { toNativeOptions } = require('./options.js')
 const { parseUrl } = require('./websocket.js')
 
 const kDispatch = Symbol('dispatch')
 const kNative = Symbol('native')
+const kMessageListeners = Symbol('messageListeners')
 
 // The default final close codes (src/reconnect/policy.rs DEFAULT_FINAL_CODES),
 // used when a finalCodes predicate throws.
@@ -225,6 +226,7 @@ class ReconnectingWebSocket extends EventTarget {
    */
   constructor(url, protocols, options) {
     super()
+    this[kMessageListeners] = new MessageListeners(this)
     if (arguments.length === 0) {
       throw new TypeError("Failed to construct 'ReconnectingWebSocket': 1 argument required, but only 0 present.")
     }
@@ -243,6 +245,8 @@ class ReconnectingWebSocket extends EventTarget {
     const connectNative = toNativeOptions(wsOptions, list)
     this.#predicate = predicate
     this.#native = new NativeReconnectingWebSocket(this.#url, connectNative, reconnectNative, (batch) => this[kDispatch](batch))
+    // Runs of text messages arrive joined: see kDispatch.
+    this.#native.joinTextRuns()
     this[kNative] = this.#native
   }
 
@@ -377,25 +381,39 @@ class ReconnectingWebSocket extends EventTarget {
   }
 
   [kDispatch](batch) {
+    // One clock read per batch for the events' timeStamp (see lib/events.js).
+    const ts = performance.now()
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i]
       if (typeof item === 'string') {
         this.#stats.messagesIn++
         this.#stats.bytesIn += Buffer.byteLength(item)
-        this.#message(item)
+        this.#message(item, ts)
+      } else if (typeof item === 'number') {
+        // A run of `item` text messages: their UTF-16 lengths (one code
+        // unit each), then the texts joined (src/bindings/batch.rs).
+        const lens = batch[++i]
+        const text = batch[++i]
+        this.#stats.messagesIn += item
+        this.#stats.bytesIn += Buffer.byteLength(text)
+        for (let j = 0, at = 0; j < lens.length; j++) {
+          const end = at + lens.charCodeAt(j)
+          this.#message(text.slice(at, end), ts)
+          at = end
+        }
       } else if (Buffer.isBuffer(item)) {
         this.#stats.messagesIn++
         this.#stats.bytesIn += item.byteLength
-        this.#message(this.#binary(item))
+        this.#message(this.#binary(item), ts)
       } else {
         this.#control(item)
       }
     }
   }
 
-  #message(data) {
+  #message(data, ts) {
     if (this.#state !== 'open') return
-    this.dispatchEvent(new MessageEvent('message', { data, origin: this.#origin }))
+    this[kMessageListeners].dispatch(data, this.#origin, ts)
   }
 
   #control(ev) {
@@ -475,6 +493,7 @@ class ReconnectingWebSocket extends EventTarget {
   }
 }
 
+routeMessageListeners(ReconnectingWebSocket.prototype, kMessageListeners)
 defineEventHandlers(ReconnectingWebSocket.prototype, ['open', 'message', 'error', 'close', 'reconnecting', 'terminal', 'dropped'])
 
 module.exports = {

@@ -6,7 +6,7 @@
 // arguments exactly as the WHATWG spec does (DOMException kinds included).
 
 const { NativeWebSocket } = require('../native.js')
-const { MessageEvent, CloseEvent, ErrorEvent, defineEventHandlers } = require('./events.js')
+const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
 const { toNativeOptions } = require('./options.js')
 
 const CONNECTING = 0
@@ -16,6 +16,7 @@ const CLOSED = 3
 
 const kDispatch = Symbol('dispatch')
 const kNative = Symbol('native')
+const kMessageListeners = Symbol('messageListeners')
 
 function syntaxError(message) {
   return new DOMException(message, 'SyntaxError')
@@ -96,6 +97,7 @@ class WebSocket extends EventTarget {
    */
   constructor(url, protocols, options) {
     super()
+    this[kMessageListeners] = new MessageListeners(this)
     if (arguments.length === 0) {
       throw new TypeError("Failed to construct 'WebSocket': 1 argument required, but only 0 present.")
     }
@@ -110,6 +112,8 @@ class WebSocket extends EventTarget {
     const list = parseProtocols(protocols)
     const native = toNativeOptions(options, list)
     this.#native = new NativeWebSocket(this.#url, native, (batch) => this[kDispatch](batch))
+    // Runs of text messages arrive joined: see kDispatch.
+    this.#native.joinTextRuns()
     this[kNative] = this.#native
   }
 
@@ -275,22 +279,34 @@ class WebSocket extends EventTarget {
   }
 
   [kDispatch](batch) {
+    // One clock read per batch for the events' timeStamp (see lib/events.js).
+    const ts = performance.now()
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i]
       if (typeof item === 'string') {
-        this.#message(item)
+        this.#message(item, ts)
+      } else if (typeof item === 'number') {
+        // A run of `item` text messages: their UTF-16 lengths (one code
+        // unit each), then the texts joined (src/bindings/batch.rs).
+        const lens = batch[++i]
+        const text = batch[++i]
+        for (let j = 0, at = 0; j < lens.length; j++) {
+          const end = at + lens.charCodeAt(j)
+          this.#message(text.slice(at, end), ts)
+          at = end
+        }
       } else if (Buffer.isBuffer(item)) {
-        this.#message(this.#binary(item))
+        this.#message(this.#binary(item), ts)
       } else {
         this.#control(item)
       }
     }
   }
 
-  #message(data) {
+  #message(data, ts) {
     if (this.#readyState !== OPEN) return
-    for (const it of this.#iterators) it.push(data)
-    this.dispatchEvent(new MessageEvent('message', { data, origin: this.#origin }))
+    if (this.#iterators.size !== 0) for (const it of this.#iterators) it.push(data)
+    this[kMessageListeners].dispatch(data, this.#origin, ts)
   }
 
   #control(ev) {
@@ -338,6 +354,7 @@ class WebSocket extends EventTarget {
   }
 }
 
+routeMessageListeners(WebSocket.prototype, kMessageListeners)
 defineEventHandlers(WebSocket.prototype, ['open', 'message', 'error', 'close'])
 
 for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {

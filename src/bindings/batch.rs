@@ -3,8 +3,23 @@
 //! Text messages become JS strings, binary messages become Buffers that own
 //! the Rust bytes (no copy when the bytes are uniquely owned), control
 //! events become plain objects.
+//!
+//! A socket can opt in to *joined text runs* ([`Waker::join_text_runs`]):
+//! then a run of two or more consecutive small text messages crosses as
+//! three elements instead of one string each:
+//!
+//! ```text
+//! [..., <number: message count>, <string: UTF-16 lengths, one code unit per message>, <string: the texts joined>, ...]
+//! ```
+//!
+//! JS splits the joined string with `slice` (see `lib/websocket.js`). One
+//! string creation and three element stores per run instead of one string
+//! and one store per message. A single text message, and any text message
+//! over [`RUN_MSG_MAX`] bytes, is still a plain string. Consumers that did
+//! not opt in (e.g. the gateway client) get the plain layout.
 
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use napi::bindgen_prelude::{Buffer, Function, ToNapiValue};
@@ -13,33 +28,183 @@ use napi::{Status, check_status, sys};
 
 use crate::transport::{InboundEvent, Inbox};
 
+/// Text messages up to this many bytes join a run (their UTF-16 length is
+/// then at most this, so it fits one UTF-16 code unit).
+const RUN_MSG_MAX: usize = 16 * 1024;
+/// A run ends before it exceeds this many bytes: a JS slice keeps its whole
+/// run alive, so a retained small message pins at most this much.
+const RUN_BYTES_MAX: usize = 64 * 1024;
+/// Spent batches up to this many text bytes go back to the reader's thread
+/// to be freed (see [`Inbox::give_back`]); larger ones are freed here.
+const GIVE_BACK_MAX: usize = 1024 * 1024;
+/// Smaller batches (e.g. one reply at a time) are freed here: a few small
+/// frees cost less than the hand-over.
+const GIVE_BACK_MIN: usize = 8;
+
 /// The events taken from an [`Inbox`] in one wake-up.
-pub struct Batch(pub Vec<InboundEvent>);
+pub struct Batch {
+    /// The events, in arrival order.
+    pub events: Vec<InboundEvent>,
+    /// Whether runs of text messages cross joined (see the module docs).
+    pub join_text: bool,
+    /// Where the spent events go to be dropped (see [`Inbox::give_back`]).
+    pub inbox: Option<Arc<Inbox>>,
+}
+
+/// Creates a JS string from UTF-8 `bytes`; `ascii` selects V8's Latin-1
+/// constructor (a plain copy, no decoding).
+unsafe fn js_string(
+    env: sys::napi_env,
+    bytes: &[u8],
+    ascii: bool,
+) -> napi::Result<sys::napi_value> {
+    let mut s = ptr::null_mut();
+    if ascii {
+        check_status!(unsafe {
+            sys::napi_create_string_latin1(env, bytes.as_ptr().cast(), bytes.len() as isize, &mut s)
+        })?;
+    } else {
+        check_status!(unsafe {
+            sys::napi_create_string_utf8(env, bytes.as_ptr().cast(), bytes.len() as isize, &mut s)
+        })?;
+    }
+    Ok(s)
+}
+
+/// The UTF-16 length of valid UTF-8 `bytes`: one unit per scalar value, two
+/// for those outside the BMP (4-byte sequences).
+fn utf16_len(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .map(|&b| usize::from((b & 0xC0) != 0x80) + usize::from(b >= 0xF0))
+        .sum()
+}
+
+struct Array {
+    env: sys::napi_env,
+    arr: sys::napi_value,
+    len: u32,
+}
+
+impl Array {
+    fn push(&mut self, value: sys::napi_value) -> napi::Result<()> {
+        check_status!(unsafe { sys::napi_set_element(self.env, self.arr, self.len, value) })?;
+        self.len += 1;
+        Ok(())
+    }
+}
+
+/// Whether `ev` can be part of a joined text run.
+fn joinable(ev: &InboundEvent) -> bool {
+    matches!(ev, InboundEvent::Text(t) if t.len() <= RUN_MSG_MAX)
+}
+
+/// Appends `bytes` to a run; returns whether they are ASCII.
+fn add_to_run(joined: &mut Vec<u8>, lens: &mut Vec<u16>, bytes: &[u8]) -> bool {
+    let ascii = bytes.is_ascii();
+    let n = if ascii { bytes.len() } else { utf16_len(bytes) };
+    // n <= bytes.len() <= RUN_MSG_MAX < 65536
+    lens.push(n as u16);
+    joined.extend_from_slice(bytes);
+    ascii
+}
 
 impl ToNapiValue for Batch {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let capacity = val.events.len();
         let mut arr = ptr::null_mut();
-        check_status!(unsafe { sys::napi_create_array_with_length(env, val.0.len(), &mut arr) })?;
-        for (i, ev) in val.0.into_iter().enumerate() {
-            let value = match ev {
-                InboundEvent::Text(t) => {
-                    let mut s = ptr::null_mut();
+        check_status!(unsafe { sys::napi_create_array_with_length(env, capacity, &mut arr) })?;
+        let mut out = Array { env, arr, len: 0 };
+        // Reused across runs: the joined bytes and the UTF-16 lengths.
+        let mut joined: Vec<u8> = Vec::new();
+        let mut lens: Vec<u16> = Vec::new();
+        let mut events = val.events;
+        let mut i = 0;
+        while i < events.len() {
+            let value = match &events[i] {
+                InboundEvent::Text(t)
+                    if val.join_text
+                        && t.len() <= RUN_MSG_MAX
+                        && events.get(i + 1).is_some_and(joinable) =>
+                {
+                    joined.clear();
+                    lens.clear();
+                    let mut ascii = add_to_run(&mut joined, &mut lens, t.as_bytes());
+                    i += 1;
+                    while let Some(InboundEvent::Text(next)) = events.get(i) {
+                        if next.len() > RUN_MSG_MAX || joined.len() + next.len() > RUN_BYTES_MAX {
+                            break;
+                        }
+                        ascii &= add_to_run(&mut joined, &mut lens, next.as_bytes());
+                        i += 1;
+                    }
+                    let mut count = ptr::null_mut();
                     check_status!(unsafe {
-                        sys::napi_create_string_utf8(
+                        sys::napi_create_uint32(env, lens.len() as u32, &mut count)
+                    })?;
+                    out.push(count)?;
+                    let mut l = ptr::null_mut();
+                    check_status!(unsafe {
+                        sys::napi_create_string_utf16(
                             env,
-                            t.as_ptr().cast(),
-                            t.len() as isize,
-                            &mut s,
+                            lens.as_ptr(),
+                            lens.len() as isize,
+                            &mut l,
                         )
                     })?;
-                    s
+                    out.push(l)?;
+                    out.push(unsafe { js_string(env, &joined, ascii)? })?;
+                    continue;
                 }
-                InboundEvent::Binary(b) => unsafe {
-                    Buffer::to_napi_value(env, Buffer::from(Vec::<u8>::from(b)))?
-                },
-                InboundEvent::Control(v) => unsafe { serde_json::Value::to_napi_value(env, v)? },
+                InboundEvent::Text(t) => {
+                    let b = t.as_bytes();
+                    unsafe { js_string(env, b, b.is_ascii())? }
+                }
+                InboundEvent::Binary(_) | InboundEvent::Control(_) => {
+                    // Moved into JS; a placeholder (no allocation) stays behind.
+                    match std::mem::replace(
+                        &mut events[i],
+                        InboundEvent::Control(serde_json::Value::Null),
+                    ) {
+                        InboundEvent::Binary(b) => unsafe {
+                            Buffer::to_napi_value(env, Buffer::from(Vec::<u8>::from(b)))?
+                        },
+                        InboundEvent::Control(v) => unsafe {
+                            serde_json::Value::to_napi_value(env, v)?
+                        },
+                        InboundEvent::Text(_) => unreachable!(),
+                    }
+                }
             };
-            check_status!(unsafe { sys::napi_set_element(env, arr, i as u32, value) })?;
+            out.push(value)?;
+            i += 1;
+        }
+        // The texts were copied into JS strings; their buffers are freed by
+        // the reader's thread, which allocated them (cross-thread frees
+        // contend on the allocator's arena lock).
+        // Not for large batches: until the reader's next push they would stay
+        // allocated, and an idle socket may not push again for a long time.
+        // Not for tiny ones either (see GIVE_BACK_MIN).
+        let text_bytes: usize = events
+            .iter()
+            .map(|ev| match ev {
+                InboundEvent::Text(t) => t.len(),
+                _ => 0,
+            })
+            .sum();
+        match &val.inbox {
+            Some(inbox) if events.len() >= GIVE_BACK_MIN && text_bytes <= GIVE_BACK_MAX => {
+                inbox.give_back(events)
+            }
+            _ => drop(events),
+        }
+        if (out.len as usize) < capacity {
+            // Runs took fewer elements than events: trim the holes.
+            let mut len = ptr::null_mut();
+            check_status!(unsafe { sys::napi_create_uint32(env, out.len, &mut len) })?;
+            check_status!(unsafe {
+                sys::napi_set_named_property(env, arr, c"length".as_ptr(), len)
+            })?;
         }
         Ok(arr)
     }
@@ -52,6 +217,7 @@ type Tsfn = ThreadsafeFunction<(), (), Batch, Status, false, false, 0>;
 #[derive(Clone, Default)]
 pub struct Waker {
     slot: Arc<RwLock<Option<Tsfn>>>,
+    join_text: Arc<AtomicBool>,
 }
 
 impl Waker {
@@ -66,12 +232,26 @@ impl Waker {
 
     /// Binds `callback` (a JS function taking one array) to `inbox`.
     pub fn attach(&self, callback: &Function<Batch, ()>, inbox: Arc<Inbox>) -> napi::Result<()> {
+        let join_text = self.join_text.clone();
         let tsfn: Tsfn = callback
             .build_threadsafe_function::<()>()
             .callee_handled::<false>()
-            .build_callback(move |_ctx| Ok(Batch(inbox.take())))?;
+            .build_callback(move |_ctx| {
+                Ok(Batch {
+                    events: inbox.take(),
+                    join_text: join_text.load(Ordering::Relaxed),
+                    inbox: Some(inbox.clone()),
+                })
+            })?;
         *self.slot.write().unwrap() = Some(tsfn);
         Ok(())
+    }
+
+    /// Opts this socket's batches in to joined text runs (see the module
+    /// docs). Call on the JS thread before the first batch; the JS consumer
+    /// must understand the layout.
+    pub fn join_text_runs(&self, on: bool) {
+        self.join_text.store(on, Ordering::Relaxed);
     }
 
     /// Drops the threadsafe function: no more wake-ups, and Node's event

@@ -272,6 +272,13 @@ impl NativeReconnectingWebSocket {
         self.cleanup.is_none()
     }
 
+    /// Opts in to joined text runs in batches (see `batch.rs`). Call right
+    /// after construction, before returning to the event loop.
+    #[napi]
+    pub fn join_text_runs(&self) {
+        self.waker.join_text_runs(true);
+    }
+
     /// Called by JS after the `terminal` event: stop holding the event loop.
     #[napi]
     pub fn release(&mut self, env: Env) -> Result<()> {

@@ -75,18 +75,9 @@ async fn run(url: String, opts: ConnectOptions, shared: Arc<Shared>) {
             shared.push(json!({
                 "type": "open", "protocol": info.protocol, "extensions": info.extensions,
             }));
-            let close = match task.await {
-                Ok(c) => c,
-                Err(_) => transport::CloseInfo {
-                    code: 1006,
-                    reason: "internal error: the connection task failed".into(),
-                    was_clean: false,
-                    by_server: false,
-                    error: Some("internal error: the connection task failed".into()),
-                    unsent: Vec::new(),
-                    uptime: Default::default(),
-                },
-            };
+            let close = task
+                .await
+                .unwrap_or_else(|_| transport::CloseInfo::task_failed());
             if let Some(err) = &close.error {
                 shared.push(json!({"type": "error", "message": err, "kind": "connection"}));
             }
@@ -188,6 +179,13 @@ impl NativeWebSocket {
             .as_ref()
             .map(|c| c.accepted_bytes() as f64)
             .unwrap_or(0.0)
+    }
+
+    /// Opts in to joined text runs in batches (see `batch.rs`). Call right
+    /// after construction, before returning to the event loop.
+    #[napi]
+    pub fn join_text_runs(&self) {
+        self.shared.waker.join_text_runs(true);
     }
 
     /// Called by JS after the close event: stop holding the event loop.

@@ -8,7 +8,7 @@
 //! is not read, TCP backpressure reaches the peer, and memory stays bounded.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -45,7 +45,15 @@ struct Batch {
 /// The bounded, batching inbound queue. See the module docs.
 pub struct Inbox {
     batch: Mutex<Batch>,
+    // Mirrors of the batch's size, so `is_full` (asked once per message by
+    // the reader) takes no lock. Written under the lock.
+    queued_bytes: AtomicUsize,
+    queued_events: AtomicUsize,
     wake_pending: AtomicBool,
+    // Events JS has consumed, handed back to be dropped on the reader's
+    // thread (see `give_back`).
+    spent: Mutex<Vec<InboundEvent>>,
+    has_spent: AtomicBool,
     wake: Box<dyn Fn() -> bool + Send + Sync>,
     closed: AtomicBool,
     room: Notify,
@@ -63,7 +71,11 @@ impl Inbox {
     ) -> Self {
         Inbox {
             batch: Mutex::new(Batch::default()),
+            queued_bytes: AtomicUsize::new(0),
+            queued_events: AtomicUsize::new(0),
             wake_pending: AtomicBool::new(false),
+            spent: Mutex::new(Vec::new()),
+            has_spent: AtomicBool::new(false),
             wake,
             closed: AtomicBool::new(false),
             room: Notify::new(),
@@ -79,10 +91,16 @@ impl Inbox {
         if self.closed.load(Ordering::Acquire) {
             return false;
         }
+        if self.has_spent.load(Ordering::Relaxed) && self.has_spent.swap(false, Ordering::Acquire) {
+            let spent = std::mem::take(&mut *self.spent.lock().unwrap());
+            drop(spent);
+        }
         {
             let mut b = self.batch.lock().unwrap();
             b.bytes += event.weight();
             b.events.push(event);
+            self.queued_bytes.store(b.bytes, Ordering::Release);
+            self.queued_events.store(b.events.len(), Ordering::Release);
         }
         if !self.wake_pending.swap(true, Ordering::AcqRel) && !(self.wake)() {
             self.closed.store(true, Ordering::Release);
@@ -98,10 +116,31 @@ impl Inbox {
         let events = {
             let mut b = self.batch.lock().unwrap();
             b.bytes = 0;
+            self.queued_bytes.store(0, Ordering::Release);
+            self.queued_events.store(0, Ordering::Release);
             std::mem::take(&mut b.events)
         };
         self.room.notify_waiters();
         events
+    }
+
+    /// Hands back events the consumer is done with, so that their buffers
+    /// are freed by the next [`Inbox::push`], i.e. on the thread that
+    /// allocated them: frees from another thread contend on the
+    /// allocator's arena lock with the reader's allocations.
+    pub fn give_back(&self, mut events: Vec<InboundEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        {
+            let mut spent = self.spent.lock().unwrap();
+            if spent.is_empty() {
+                std::mem::swap(&mut *spent, &mut events);
+            } else {
+                spent.append(&mut events);
+            }
+        }
+        self.has_spent.store(true, Ordering::Release);
     }
 
     /// Marks the consumer as gone; parked readers resume and later pushes
@@ -118,8 +157,8 @@ impl Inbox {
 
     /// Whether the queue is at or over its high-water mark.
     pub fn is_full(&self) -> bool {
-        let b = self.batch.lock().unwrap();
-        b.bytes >= self.high_water_bytes || b.events.len() >= self.high_water_messages
+        self.queued_bytes.load(Ordering::Acquire) >= self.high_water_bytes
+            || self.queued_events.load(Ordering::Acquire) >= self.high_water_messages
     }
 
     /// Waits until the queue is below its high-water mark (or closed).
