@@ -423,7 +423,10 @@ export declare class GatewayClient {
   /** Resolves with hello-ok; rejects when paused or closed. */
   ready(): Promise<any>
   close(): Promise<void>
-  /** Connect again after `paused`. */
+  /**
+   * Connect again after `paused`. While paused no socket is open and the
+   * client does not keep Node's event loop alive; `resume()` takes it back.
+   */
   resume(): void
   on<K extends keyof GatewayClientEvents>(name: K, fn: GatewayClientEvents[K]): this
   /** Any gateway event by name, e.g. `'tick'`, `'presence'`, `'shutdown'`. */

@@ -39,6 +39,11 @@ export declare class NativeGatewayClient {
   close(): void
   /** Connects again after a pause. */
   resume(): void
+  /**
+   * Whether this client keeps Node's event loop alive. JS turns it off
+   * while paused (no socket is open then) and on again on `resume()`.
+   */
+  setRef(on: boolean): void
   /** Called by JS after the `closed` event: stop holding the event loop. */
   release(): void
 }

@@ -307,3 +307,24 @@ test('options are checked synchronously', () => {
   assert.throws(() => new GatewayClient({ url: 'ws://127.0.0.1:9', scopes: 'operator.read' }), /scopes/)
   assert.throws(() => new GatewayClient({ url: 'ws://127.0.0.1:9', reconnect: { jitter: 'lots' } }), /jitter/)
 })
+
+test('a paused client does not hold the process open (and resume() would take it back)', async () => {
+  // The child connects, gets PAIRING_REQUIRED, prints the pause, and never
+  // calls close(): with no socket open, it must still exit by itself.
+  const { runNode } = require('./helpers')
+  const fx = await startFixtureGateway({ token: TOKEN, tickIntervalMs: 200, reject: { kind: 'pairing-required', requestId: 'req-7' } })
+  try {
+    const r = await runNode(`
+      const { GatewayClient } = require('.');
+      const c = new GatewayClient({ url: ${JSON.stringify(fx.url)}, token: ${JSON.stringify(TOKEN)} });
+      c.on('paused', (p) => console.log('paused', p.detailCode));
+      c.ready().catch((e) => console.log('ready rejected', e.code));
+    `)
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /ready rejected CONNECT_PAUSED/)
+    assert.match(r.stdout, /paused PAIRING_REQUIRED/)
+    assert.equal((await fx.connections()).length, 1)
+  } finally {
+    await fx.stop()
+  }
+})

@@ -300,6 +300,8 @@ class GatewayClient {
   close() {
     if (this.#state === 'closed') return Promise.resolve()
     const p = new Promise((resolve) => this.#closeWaiters.push(resolve))
+    // Hold the loop again until the final 'closed' event (a paused client let go).
+    this.#native.setRef(true)
     this.#native.close()
     return p
   }
@@ -307,6 +309,7 @@ class GatewayClient {
   /** Connects again after `paused` (e.g. once pairing was approved). */
   resume() {
     if (this.#state !== 'paused') return
+    this.#native.setRef(true)
     this.#native.resume()
     // The native side answers with 'state: reconnecting'; say so now so ready() waits.
     this.#setState('reconnecting')
@@ -470,6 +473,8 @@ class GatewayClient {
         // The native 'state: paused' event may come in a later batch: the
         // state is 'paused' from now on, before anyone hears of the pause.
         this.#setState('paused')
+        // No socket is open while paused: do not hold the process open.
+        this.#native.setRef(false)
         for (const w of this.#readyWaiters.splice(0)) w.reject(error)
         this.#emit('paused', info)
         break

@@ -254,6 +254,21 @@ impl Waker {
         self.join_text.store(on, Ordering::Relaxed);
     }
 
+    /// Whether this handle keeps Node's event loop alive (it does from
+    /// `attach` on). A paused gateway client lets go while it waits for the
+    /// user, so a script that never calls `close()` can still exit.
+    #[allow(deprecated)] // napi keeps ref/unref for exactly this use
+    pub fn set_ref(&self, env: &napi::Env, on: bool) -> napi::Result<()> {
+        if let Some(tsfn) = self.slot.write().unwrap().as_mut() {
+            if on {
+                tsfn.refer(env)?;
+            } else {
+                tsfn.unref(env)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Drops the threadsafe function: no more wake-ups, and Node's event
     /// loop is no longer held by this socket.
     pub fn release(&self) {

@@ -265,6 +265,13 @@ impl NativeGatewayClient {
         self.shared.handle.resume();
     }
 
+    /// Whether this client keeps Node's event loop alive. JS turns it off
+    /// while paused (no socket is open then) and on again on `resume()`.
+    #[napi]
+    pub fn set_ref(&self, env: Env, on: bool) -> Result<()> {
+        self.shared.waker.set_ref(&env, on)
+    }
+
     /// Called by JS after the `closed` event: stop holding the event loop.
     #[napi]
     pub fn release(&mut self, env: Env) -> Result<()> {
