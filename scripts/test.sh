@@ -39,8 +39,11 @@ npx tsc -p __test__/types/tsconfig.json
 
 tests=(__test__/*.test.js __test__/peers/selftest.js)
 
-step "node:test on $(node --version)"
-node --test --test-concurrency=1 "${tests[@]}"
+# The first run includes the full install proof (CLAWSOCK_E2E=1): the example
+# channel plugin installed into the real OpenClaw gateway (~80 s more). The
+# Node 24 run keeps the reduced form (local registry, install, load, talk).
+step "node:test on $(node --version), with the full OpenClaw plugin proof"
+CLAWSOCK_E2E=1 node --test --test-concurrency=1 "${tests[@]}"
 
 if [ "${CLAWSOCK_SKIP_NODE24:-}" != 1 ]; then
   node24=$(node -p "require('./__test__/harness/node-versions.js').nodeBinary(24)")
