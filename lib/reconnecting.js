@@ -15,7 +15,7 @@
 const { NativeReconnectingWebSocket } = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
 const { toNativeOptions } = require('./options.js')
-const { parseUrl } = require('./websocket.js')
+const { syntaxError, parseUrl, parseProtocols, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const kDispatch = Symbol('dispatch')
 const kNative = Symbol('native')
@@ -173,32 +173,6 @@ function toReconnectOptions(reconnect, queue) {
   return { native: out, predicate }
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-
-function syntaxError(message) {
-  return new DOMException(message, 'SyntaxError')
-}
-
-function parseProtocols(protocols) {
-  if (protocols === undefined) return []
-  const list = typeof protocols === 'string' ? [protocols] : Array.from(protocols, String)
-  const seen = new Set()
-  for (const p of list) {
-    if (!TOKEN.test(p)) throw syntaxError(`Failed to construct 'ReconnectingWebSocket': The subprotocol '${p}' is invalid.`)
-    if (seen.has(p)) throw syntaxError(`Failed to construct 'ReconnectingWebSocket': The subprotocol '${p}' is duplicated.`)
-    seen.add(p)
-  }
-  return list
-}
-
-function toBytes(data) {
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-  if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object SharedArrayBuffer]') {
-    return new Uint8Array(data)
-  }
-  return null
-}
-
 function sendError(message, code, extra) {
   return Object.assign(new Error(`clawsock: the message was not sent: ${message}`), { code }, extra)
 }
@@ -214,6 +188,14 @@ class ReconnectingWebSocket extends EventTarget {
   #protocol = ''
   #extensions = ''
   #binaryType = 'arraybuffer'
+  #sink = {
+    message: (data, ts) => this.#message(typeof data === 'string' ? data : asBinaryType(data, this.#binaryType), ts),
+    control: (ev) => this.#control(ev),
+    count: (n, payload) => {
+      this.#stats.messagesIn += n
+      this.#stats.bytesIn += typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength
+    },
+  }
   #predicate = null
   #terminal = null
   #pending = new Map() // id -> { data, bytes, resolve?, reject? }, in id order
@@ -234,10 +216,10 @@ class ReconnectingWebSocket extends EventTarget {
       options = protocols
       protocols = options.protocols
     }
-    const parsed = parseUrl(url)
+    const parsed = parseUrl(url, 'ReconnectingWebSocket')
     this.#url = parsed.href
     this.#origin = parsed.origin
-    const list = parseProtocols(protocols)
+    const list = parseProtocols(protocols, 'ReconnectingWebSocket')
     const o = options == null ? {} : options
     if (typeof o !== 'object') throw new TypeError(`clawsock: options must be an object, got ${typeof o}`)
     const { reconnect, queue, ...wsOptions } = o
@@ -367,48 +349,8 @@ class ReconnectingWebSocket extends EventTarget {
     this.#native.close(code, reason)
   }
 
-  #binary(buf) {
-    switch (this.#binaryType) {
-      case 'nodebuffer':
-        return buf
-      case 'blob':
-        return new Blob([buf])
-      default:
-        return buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength
-          ? buf.buffer
-          : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)
-    }
-  }
-
   [kDispatch](batch) {
-    // One clock read per batch for the events' timeStamp (see lib/events.js).
-    const ts = performance.now()
-    for (let i = 0; i < batch.length; i++) {
-      const item = batch[i]
-      if (typeof item === 'string') {
-        this.#stats.messagesIn++
-        this.#stats.bytesIn += Buffer.byteLength(item)
-        this.#message(item, ts)
-      } else if (typeof item === 'number') {
-        // A run of `item` text messages: their UTF-16 lengths (one code
-        // unit each), then the texts joined (src/bindings/batch.rs).
-        const lens = batch[++i]
-        const text = batch[++i]
-        this.#stats.messagesIn += item
-        this.#stats.bytesIn += Buffer.byteLength(text)
-        for (let j = 0, at = 0; j < lens.length; j++) {
-          const end = at + lens.charCodeAt(j)
-          this.#message(text.slice(at, end), ts)
-          at = end
-        }
-      } else if (Buffer.isBuffer(item)) {
-        this.#stats.messagesIn++
-        this.#stats.bytesIn += item.byteLength
-        this.#message(this.#binary(item), ts)
-      } else {
-        this.#control(item)
-      }
-    }
+    forEachInBatch(batch, this.#sink)
   }
 
   #message(data, ts) {

@@ -8,6 +8,7 @@
 const { NativeWebSocket } = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
 const { toNativeOptions } = require('./options.js')
+const { syntaxError, parseUrl, parseProtocols, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const CONNECTING = 0
 const OPEN = 1
@@ -17,59 +18,6 @@ const CLOSED = 3
 const kDispatch = Symbol('dispatch')
 const kNative = Symbol('native')
 const kMessageListeners = Symbol('messageListeners')
-
-function syntaxError(message) {
-  return new DOMException(message, 'SyntaxError')
-}
-
-/** Parses and checks a URL as the WHATWG constructor does. */
-function parseUrl(url) {
-  let parsed
-  try {
-    parsed = new URL(String(url))
-  } catch {
-    throw syntaxError(`Failed to construct 'WebSocket': The URL '${url}' is invalid.`)
-  }
-  if (parsed.protocol === 'http:') parsed.protocol = 'ws:'
-  else if (parsed.protocol === 'https:') parsed.protocol = 'wss:'
-  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
-    throw syntaxError(
-      `Failed to construct 'WebSocket': The URL's scheme must be either 'http', 'https', 'ws', or 'wss'. '${parsed.protocol.slice(0, -1)}' is not allowed.`,
-    )
-  }
-  if (parsed.hash !== '' || String(url).endsWith('#')) {
-    throw syntaxError(
-      `Failed to construct 'WebSocket': The URL contains a fragment identifier ('${parsed.hash}'). Fragment identifiers are not allowed in WebSocket URLs.`,
-    )
-  }
-  return parsed
-}
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-
-function parseProtocols(protocols) {
-  if (protocols === undefined) return []
-  const list = typeof protocols === 'string' ? [protocols] : Array.from(protocols, String)
-  const seen = new Set()
-  for (const p of list) {
-    if (!TOKEN.test(p)) {
-      throw syntaxError(`Failed to construct 'WebSocket': The subprotocol '${p}' is invalid.`)
-    }
-    if (seen.has(p)) {
-      throw syntaxError(`Failed to construct 'WebSocket': The subprotocol '${p}' is duplicated.`)
-    }
-    seen.add(p)
-  }
-  return list
-}
-
-function toBytes(data) {
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-  if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object SharedArrayBuffer]') {
-    return new Uint8Array(data)
-  }
-  return null
-}
 
 class WebSocket extends EventTarget {
   static CONNECTING = CONNECTING
@@ -84,6 +32,10 @@ class WebSocket extends EventTarget {
   #protocol = ''
   #extensions = ''
   #binaryType = 'arraybuffer'
+  #sink = {
+    message: (data, ts) => this.#message(typeof data === 'string' ? data : asBinaryType(data, this.#binaryType), ts),
+    control: (ev) => this.#control(ev),
+  }
   #closedBuffered = 0
   #written = 0
   #pendingSends = [] // [{ id, resolve, reject }] in id order (sendAsync)
@@ -265,42 +217,8 @@ class WebSocket extends EventTarget {
     }
   }
 
-  #binary(buf) {
-    switch (this.#binaryType) {
-      case 'nodebuffer':
-        return buf
-      case 'blob':
-        return new Blob([buf])
-      default:
-        return buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength
-          ? buf.buffer
-          : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)
-    }
-  }
-
   [kDispatch](batch) {
-    // One clock read per batch for the events' timeStamp (see lib/events.js).
-    const ts = performance.now()
-    for (let i = 0; i < batch.length; i++) {
-      const item = batch[i]
-      if (typeof item === 'string') {
-        this.#message(item, ts)
-      } else if (typeof item === 'number') {
-        // A run of `item` text messages: their UTF-16 lengths (one code
-        // unit each), then the texts joined (src/bindings/batch.rs).
-        const lens = batch[++i]
-        const text = batch[++i]
-        for (let j = 0, at = 0; j < lens.length; j++) {
-          const end = at + lens.charCodeAt(j)
-          this.#message(text.slice(at, end), ts)
-          at = end
-        }
-      } else if (Buffer.isBuffer(item)) {
-        this.#message(this.#binary(item), ts)
-      } else {
-        this.#control(item)
-      }
-    }
+    forEachInBatch(batch, this.#sink)
   }
 
   #message(data, ts) {

@@ -1,0 +1,105 @@
+'use strict'
+// What WebSocket and ReconnectingWebSocket share: the WHATWG argument checks,
+// the conversion of outgoing data, and the walk over a native batch (one
+// array per wake-up; see src/bindings/batch.rs for its layout).
+
+function syntaxError(message) {
+  return new DOMException(message, 'SyntaxError')
+}
+
+/** Parses and checks a URL as the WHATWG constructor does. */
+function parseUrl(url, className = 'WebSocket') {
+  let parsed
+  try {
+    parsed = new URL(String(url))
+  } catch {
+    throw syntaxError(`Failed to construct '${className}': The URL '${url}' is invalid.`)
+  }
+  if (parsed.protocol === 'http:') parsed.protocol = 'ws:'
+  else if (parsed.protocol === 'https:') parsed.protocol = 'wss:'
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+    throw syntaxError(
+      `Failed to construct '${className}': The URL's scheme must be either 'http', 'https', 'ws', or 'wss'. '${parsed.protocol.slice(0, -1)}' is not allowed.`,
+    )
+  }
+  if (parsed.hash !== '' || String(url).endsWith('#')) {
+    throw syntaxError(
+      `Failed to construct '${className}': The URL contains a fragment identifier ('${parsed.hash}'). Fragment identifiers are not allowed in WebSocket URLs.`,
+    )
+  }
+  return parsed
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/** Checks the `protocols` argument as the WHATWG constructor does. */
+function parseProtocols(protocols, className = 'WebSocket') {
+  if (protocols === undefined) return []
+  const list = typeof protocols === 'string' ? [protocols] : Array.from(protocols, String)
+  const seen = new Set()
+  for (const p of list) {
+    if (!TOKEN.test(p)) throw syntaxError(`Failed to construct '${className}': The subprotocol '${p}' is invalid.`)
+    if (seen.has(p)) throw syntaxError(`Failed to construct '${className}': The subprotocol '${p}' is duplicated.`)
+    seen.add(p)
+  }
+  return list
+}
+
+/** A Uint8Array view of binary send data, or null for anything else. */
+function toBytes(data) {
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object SharedArrayBuffer]') {
+    return new Uint8Array(data)
+  }
+  return null
+}
+
+/** A received Buffer as `binaryType` asks: Buffer, Blob or ArrayBuffer (no copy when it owns its memory). */
+function asBinaryType(buf, binaryType) {
+  switch (binaryType) {
+    case 'nodebuffer':
+      return buf
+    case 'blob':
+      return new Blob([buf])
+    default:
+      return buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength
+        ? buf.buffer
+        : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)
+  }
+}
+
+/**
+ * Walks one native batch in order. `sink.message(data, ts)` gets each text
+ * (string) and binary (Buffer) message, `sink.control(ev)` each control
+ * event, and the optional `sink.count(n, stringOrBuffer)` the number and
+ * payload of messages for statistics (once per joined run, not per message).
+ */
+function forEachInBatch(batch, sink) {
+  // One clock read per batch for the events' timeStamp (see lib/events.js).
+  const ts = performance.now()
+  for (let i = 0; i < batch.length; i++) {
+    const item = batch[i]
+    if (typeof item === 'string') {
+      if (sink.count) sink.count(1, item)
+      sink.message(item, ts)
+    } else if (typeof item === 'number') {
+      // A run of `item` text messages: their UTF-16 lengths (one code unit
+      // each), then the texts joined (src/bindings/batch.rs).
+      const lens = batch[++i]
+      const text = batch[++i]
+      if (sink.count) sink.count(item, text)
+      for (let j = 0, at = 0; j < lens.length; j++) {
+        const end = at + lens.charCodeAt(j)
+        sink.message(text.slice(at, end), ts)
+        at = end
+      }
+    } else if (Buffer.isBuffer(item)) {
+      if (sink.count) sink.count(1, item)
+      sink.message(item, ts)
+    } else {
+      sink.control(item)
+    }
+  }
+}
+
+module.exports = { syntaxError, parseUrl, parseProtocols, toBytes, asBinaryType, forEachInBatch }
