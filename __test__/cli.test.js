@@ -12,9 +12,8 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { spawn } = require('node:child_process')
 const { WebSocket } = require('..')
-const { ROOT, once } = require('./helpers')
+const { ROOT, once, runProcess } = require('./helpers')
 const { startFaultServer } = require('./harness/fault')
 const { makeTestPki } = require('./harness/tls')
 
@@ -22,32 +21,19 @@ const BIN = path.join(ROOT, 'bin', 'clawsock.js')
 const SECRET = 'tok-3f9a1c77e2b54d0c-very-secret'
 
 /** Runs the CLI; resolves with { code, stdout, stderr, json } once it exits. */
-function cli(args, { env = {} } = {}) {
-  return new Promise((resolve, reject) => {
-    const childEnv = { ...process.env, CLAWSOCK_LOG: '', OPENCLAW_GATEWAY_TOKEN: '', OPENCLAW_GATEWAY_PASSWORD: '', ...env }
-    for (const k of Object.keys(childEnv)) if (childEnv[k] === null) delete childEnv[k]
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: childEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      let json
-      if (args.includes('--json')) {
-        try {
-          json = JSON.parse(stdout)
-        } catch {
-          json = undefined
-        }
-      }
-      resolve({ code, signal, stdout, stderr, json })
-    })
+async function cli(args, { env = {} } = {}) {
+  const r = await runProcess([BIN, ...args], {
+    env: { CLAWSOCK_LOG: '', OPENCLAW_GATEWAY_TOKEN: '', OPENCLAW_GATEWAY_PASSWORD: '', ...env },
   })
+  let json
+  if (args.includes('--json')) {
+    try {
+      json = JSON.parse(r.stdout)
+    } catch {
+      json = undefined
+    }
+  }
+  return { ...r, json }
 }
 
 function assertNoSecret(r, secret = SECRET) {

@@ -29,12 +29,14 @@ function record(ws) {
   return { log, done }
 }
 
-/** Runs `node -e script` (cwd: repo root) and resolves with { code, stdout, stderr }. */
-function runNode(script, { env = {}, execPath = process.execPath } = {}) {
+/** Runs Node with `args` (cwd: repo root) and resolves with { code, signal, stdout, stderr }. */
+function runProcess(args, { env = {}, execPath = process.execPath } = {}) {
+  const childEnv = { ...process.env, ...env }
+  for (const k of Object.keys(childEnv)) if (childEnv[k] === null) delete childEnv[k] // null: unset
   return new Promise((resolve, reject) => {
-    const child = spawn(execPath, ['-e', script], {
+    const child = spawn(execPath, args, {
       cwd: ROOT,
-      env: { ...process.env, ...env },
+      env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -46,4 +48,9 @@ function runNode(script, { env = {}, execPath = process.execPath } = {}) {
   })
 }
 
-module.exports = { ROOT, once, record, runNode }
+/** Runs `node -e script` (cwd: repo root). */
+function runNode(script, opts) {
+  return runProcess(['-e', script], opts)
+}
+
+module.exports = { ROOT, once, record, runNode, runProcess }

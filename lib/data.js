@@ -45,6 +45,29 @@ function parseProtocols(protocols, className = 'WebSocket') {
   return list
 }
 
+/**
+ * Checks close(code, reason) as the WHATWG spec does and returns the
+ * normalised pair: code 1000 or 3000-4999, reason at most 123 UTF-8 bytes.
+ */
+function checkClose(code, reason, className = 'WebSocket') {
+  if (code !== undefined) {
+    code = Number(code)
+    if (!Number.isInteger(code) || (code !== 1000 && (code < 3000 || code > 4999))) {
+      throw new DOMException(
+        `Failed to execute 'close' on '${className}': The close code must be either 1000, or between 3000 and 4999. ${code} is neither.`,
+        'InvalidAccessError',
+      )
+    }
+  }
+  if (reason !== undefined) {
+    reason = String(reason)
+    if (Buffer.byteLength(reason) > 123) {
+      throw syntaxError(`Failed to execute 'close' on '${className}': The close reason must not be greater than 123 UTF-8 bytes.`)
+    }
+  }
+  return [code, reason]
+}
+
 /** A Uint8Array view of binary send data, or null for anything else. */
 function toBytes(data) {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
@@ -102,4 +125,4 @@ function forEachInBatch(batch, sink) {
   }
 }
 
-module.exports = { syntaxError, parseUrl, parseProtocols, toBytes, asBinaryType, forEachInBatch }
+module.exports = { syntaxError, parseUrl, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch }

@@ -15,7 +15,7 @@
 const { NativeReconnectingWebSocket } = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
 const { toNativeOptions } = require('./options.js')
-const { syntaxError, parseUrl, parseProtocols, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
+const { parseUrl, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const kDispatch = Symbol('dispatch')
 const kNative = Symbol('native')
@@ -329,21 +329,7 @@ class ReconnectingWebSocket extends EventTarget {
    * (`dropped`), then `terminal` (kind 'user-closed') is the last event.
    */
   close(code, reason) {
-    if (code !== undefined) {
-      code = Number(code)
-      if (!Number.isInteger(code) || (code !== 1000 && (code < 3000 || code > 4999))) {
-        throw new DOMException(
-          `Failed to execute 'close' on 'ReconnectingWebSocket': The close code must be either 1000, or between 3000 and 4999. ${code} is neither.`,
-          'InvalidAccessError',
-        )
-      }
-    }
-    if (reason !== undefined) {
-      reason = String(reason)
-      if (Buffer.byteLength(reason) > 123) {
-        throw syntaxError("Failed to execute 'close' on 'ReconnectingWebSocket': The close reason must not be greater than 123 UTF-8 bytes.")
-      }
-    }
+    ;[code, reason] = checkClose(code, reason, 'ReconnectingWebSocket')
     if (this.#state === 'closed') return
     this.#state = 'closed'
     this.#native.close(code, reason)

@@ -8,7 +8,7 @@
 const { NativeWebSocket } = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
 const { toNativeOptions } = require('./options.js')
-const { syntaxError, parseUrl, parseProtocols, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
+const { parseUrl, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const CONNECTING = 0
 const OPEN = 1
@@ -151,21 +151,7 @@ class WebSocket extends EventTarget {
 
   /** Starts the closing handshake (WHATWG argument checks). */
   close(code, reason) {
-    if (code !== undefined) {
-      code = Number(code)
-      if (!Number.isInteger(code) || (code !== 1000 && (code < 3000 || code > 4999))) {
-        throw new DOMException(
-          `Failed to execute 'close' on 'WebSocket': The close code must be either 1000, or between 3000 and 4999. ${code} is neither.`,
-          'InvalidAccessError',
-        )
-      }
-    }
-    if (reason !== undefined) {
-      reason = String(reason)
-      if (Buffer.byteLength(reason) > 123) {
-        throw syntaxError("Failed to execute 'close' on 'WebSocket': The close reason must not be greater than 123 UTF-8 bytes.")
-      }
-    }
+    ;[code, reason] = checkClose(code, reason)
     if (this.#readyState === CLOSING || this.#readyState === CLOSED) return
     this.#readyState = CLOSING
     this.#native.close(code, reason)
