@@ -378,6 +378,54 @@ test('message dispatch: a throwing listener is reported as uncaught and the othe
   assert.deepEqual(seen.filter((x) => x.startsWith('uncaught:')).sort(), ['uncaught:async boom', 'uncaught:async boom', 'uncaught:boom', 'uncaught:boom'])
 })
 
+/** Sends `msgs` on an echo socket and returns what came back, in order. */
+async function echoAll(url, msgs, opts) {
+  const ws = new WebSocket(url, undefined, opts)
+  const got = []
+  ws.onopen = () => { for (const m of msgs) ws.send(m) }
+  ws.onmessage = (e) => {
+    got.push(e.data)
+    if (got.length === msgs.length) ws.close()
+  }
+  await once(ws, 'close')
+  return got
+}
+
+/** Bytes whose value depends on position, so a lost, repeated or shifted chunk shows. */
+function pattern(n, seed) {
+  const b = new Uint8Array(n)
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed + (i >> 16)) & 0xff
+  return b
+}
+
+const largeMessages = () => [
+  pattern(3 * 1024 * 1024 + 7, 1), // several read-ahead reads, odd length
+  'small text between large ones',
+  pattern(300 * 1024, 2),
+  'x'.repeat(2 * 1024 * 1024) + 'é日本😀', // large text, non-ASCII tail
+  'y'.repeat(700 * 1024), // large ASCII text
+  pattern(1, 3),
+  new Uint8Array(0),
+]
+
+function assertSameMessages(got, sent) {
+  assert.equal(got.length, sent.length)
+  for (let i = 0; i < sent.length; i++) {
+    if (typeof sent[i] === 'string') {
+      assert.equal(typeof got[i], 'string', `message ${i}`)
+      assert.ok(got[i] === sent[i], `message ${i}: text differs (length ${got[i].length} vs ${sent[i].length})`)
+    } else {
+      assert.ok(got[i] instanceof ArrayBuffer, `message ${i}`)
+      assert.ok(Buffer.from(got[i]).equals(Buffer.from(sent[i])), `message ${i}: bytes differ (length ${got[i].byteLength} vs ${sent[i].length})`)
+    }
+  }
+}
+
+test('large messages round-trip byte-exact, mixed with small ones (read-ahead and zero-copy paths)', async () => {
+  const sent = largeMessages()
+  assertSameMessages(await echoAll(server.url('/echo'), sent), sent)
+})
+
 test('wss: trusted through tls.ca, rejected with a clear reason when not trusted', async () => {
   const pki = makeTestPki()
   const tlsServer = await startFaultServer({ tls: { cert: pki.certPem, key: pki.keyPem } })
@@ -387,6 +435,9 @@ test('wss: trusted through tls.ca, rejected with a clear reason when not trusted
     assert.equal((await once(ok, 'message')).data, 'over tls')
     ok.close()
     await once(ok, 'close')
+
+    const sent = largeMessages()
+    assertSameMessages(await echoAll(tlsServer.url('/echo'), sent, { tls: { ca: pki.caPem } }), sent)
 
     const { error } = await failure(tlsServer.url('/echo'))
     assert.match(error.message, /TLS certificate invalid: it is not signed by a trusted certificate authority/)

@@ -1,8 +1,8 @@
 //! Crossing into JS: one array per wake-up, and the wake-up handle itself.
 //!
-//! Text messages become JS strings, binary messages become Buffers that own
-//! the Rust bytes (no copy when the bytes are uniquely owned), control
-//! events become plain objects.
+//! Text messages become JS strings, binary messages become Buffers over the
+//! received bytes (never copied: the Buffer keeps the Rust allocation alive
+//! and frees it when collected), control events become plain objects.
 //!
 //! A socket can opt in to *joined text runs* ([`Waker::join_text_runs`]):
 //! then a run of two or more consecutive small text messages crosses as
@@ -18,11 +18,13 @@
 //! over [`RUN_MSG_MAX`] bytes, is still a plain string. Consumers that did
 //! not opt in (e.g. the gateway client) get the plain layout.
 
+use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
-use napi::bindgen_prelude::{Buffer, Function, ToNapiValue};
+use bytes::Bytes;
+use napi::bindgen_prelude::{Function, ToNapiValue};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Status, check_status, sys};
 
@@ -69,6 +71,50 @@ unsafe fn js_string(
         })?;
     }
     Ok(s)
+}
+
+/// Frees the [`Bytes`] behind an external Buffer once V8 has collected it.
+unsafe extern "C" fn drop_bytes(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+    drop(unsafe { Box::from_raw(hint.cast::<Bytes>()) });
+}
+
+/// A Buffer over `bytes` without copying them. Falls back to a copy where
+/// the runtime forbids external buffers (e.g. Electron with the V8 sandbox).
+unsafe fn js_buffer(env: sys::napi_env, bytes: Bytes) -> napi::Result<sys::napi_value> {
+    let mut value = ptr::null_mut();
+    if !bytes.is_empty() {
+        let (data, len) = (bytes.as_ptr(), bytes.len());
+        let hint = Box::into_raw(Box::new(bytes));
+        let status = unsafe {
+            sys::napi_create_external_buffer(
+                env,
+                len,
+                data as *mut c_void,
+                Some(drop_bytes),
+                hint.cast(),
+                &mut value,
+            )
+        };
+        if status == sys::Status::napi_ok {
+            return Ok(value);
+        }
+        // Not taken: the finalizer will not run, the bytes are still ours.
+        let bytes = *unsafe { Box::from_raw(hint) };
+        let mut copy_data = ptr::null_mut();
+        check_status!(unsafe {
+            sys::napi_create_buffer_copy(
+                env,
+                bytes.len(),
+                bytes.as_ptr().cast(),
+                &mut copy_data,
+                &mut value,
+            )
+        })?;
+        return Ok(value);
+    }
+    let mut data = ptr::null_mut();
+    check_status!(unsafe { sys::napi_create_buffer(env, 0, &mut data, &mut value) })?;
+    Ok(value)
 }
 
 /// The UTF-16 length of valid UTF-8 `bytes`: one unit per scalar value, two
@@ -166,9 +212,7 @@ impl ToNapiValue for Batch {
                         &mut events[i],
                         InboundEvent::Control(serde_json::Value::Null),
                     ) {
-                        InboundEvent::Binary(b) => unsafe {
-                            Buffer::to_napi_value(env, Buffer::from(Vec::<u8>::from(b)))?
-                        },
+                        InboundEvent::Binary(b) => unsafe { js_buffer(env, b)? },
                         InboundEvent::Control(v) => unsafe {
                             serde_json::Value::to_napi_value(env, v)?
                         },

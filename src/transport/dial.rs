@@ -213,7 +213,11 @@ pub async fn connect(
     url: &str,
     opts: &ConnectOptions,
 ) -> Result<(WebSocketStream<Stream>, ConnectInfo), ConnectError> {
-    let result = dial(url, opts, &mut |_, _, _| {}).await.map_err(|f| {
+    // Boxed: the dial's state (DNS, TLS and upgrade futures, several KiB)
+    // then lives on the heap only while dialing, instead of inside every
+    // caller's future for the whole life of the connection.
+    let dialed = Box::pin(dial(url, opts, &mut |_, _, _| {})).await;
+    let result = dialed.map_err(|f| {
         if f.error.kind != Kind::Timeout {
             return f.error;
         }
@@ -393,9 +397,9 @@ async fn dial_steps(
             .map(|a| String::from_utf8_lossy(a).into_owned());
         tracing::debug!(version = ?p.info.tls_version, cipher = ?p.info.tls_cipher, "transport: tls established");
         observe(p.step, &p.info, Some(conn));
-        Stream::Tls(Box::new(tls_stream))
+        Stream::tls(tls_stream)
     } else {
-        Stream::Plain(tcp)
+        Stream::plain(tcp)
     };
 
     p.step = DialStep::Upgrade;
@@ -410,10 +414,12 @@ async fn dial_steps(
     config.max_message_size = Some(opts.max_payload);
     config.max_frame_size = Some(opts.max_payload);
     config.write_buffer_size = 0;
-    // 16 KiB instead of 128 KiB: tungstenite zero-fills the whole buffer per
-    // connection. 16 KiB keeps idle memory at ws's level while large messages
-    // still read faster than ws (bench/: 128 KiB: 146 KiB/conn; 16 KiB: 35 KiB).
-    config.read_buffer_size = 16 * 1024;
+    // 4 KiB instead of tungstenite's 128 KiB: it zero-fills and keeps the
+    // whole buffer per connection (146 KiB/conn idle with 128 KiB). Large
+    // messages do not need it: `Stream` reads ahead in 256 KiB steps while
+    // data keeps coming, and 1, 2, 4 or 16 KiB here cost the same CPU per MiB
+    // (docs/notes/bench.md).
+    config.read_buffer_size = 4 * 1024;
     let upgraded = p
         .within(
             "the HTTP upgrade (the server accepted the connection but did not answer the upgrade request)",
