@@ -88,6 +88,28 @@ impl Inbox {
     /// Returns `false` if the consumer is gone (the event is dropped then,
     /// because nobody can receive it).
     pub fn push(&self, event: InboundEvent) -> bool {
+        self.push_with(|b| {
+            b.bytes += event.weight();
+            b.events.push(event);
+        })
+    }
+
+    /// Queues all of `events` (leaving it empty, capacity kept) under one
+    /// lock, with at most one wake-up. Same return value as [`Inbox::push`].
+    pub fn push_all(&self, events: &mut Vec<InboundEvent>) -> bool {
+        if events.is_empty() {
+            return !self.closed.load(Ordering::Acquire);
+        }
+        let bytes: usize = events.iter().map(InboundEvent::weight).sum();
+        let ok = self.push_with(|b| {
+            b.bytes += bytes;
+            b.events.append(events);
+        });
+        events.clear();
+        ok
+    }
+
+    fn push_with(&self, add: impl FnOnce(&mut Batch)) -> bool {
         if self.closed.load(Ordering::Acquire) {
             return false;
         }
@@ -97,8 +119,7 @@ impl Inbox {
         }
         {
             let mut b = self.batch.lock().unwrap();
-            b.bytes += event.weight();
-            b.events.push(event);
+            add(&mut b);
             self.queued_bytes.store(b.bytes, Ordering::Release);
             self.queued_events.store(b.events.len(), Ordering::Release);
         }
@@ -204,6 +225,41 @@ mod tests {
         assert_eq!(inbox.take().len(), 2);
         inbox.push(InboundEvent::Text("c".into()));
         assert_eq!(wakes.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn push_all_is_one_batch_in_order_with_sizes() {
+        let (wakes, inbox) = counting();
+        let mut events = vec![
+            InboundEvent::Text("ab".into()),
+            InboundEvent::Binary(Bytes::from_static(b"cde")),
+        ];
+        assert!(inbox.push_all(&mut events));
+        assert!(events.is_empty());
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
+        assert!(!inbox.is_full()); // 5 bytes of 10, 2 events of 3
+        events.push(InboundEvent::Text("f".into()));
+        assert!(inbox.push_all(&mut events));
+        assert!(inbox.is_full()); // 3 events
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
+        let got: Vec<String> = inbox
+            .take()
+            .into_iter()
+            .map(|e| match e {
+                InboundEvent::Text(t) => t.to_string(),
+                InboundEvent::Binary(b) => String::from_utf8(b.to_vec()).unwrap(),
+                InboundEvent::Control(_) => unreachable!(),
+            })
+            .collect();
+        assert_eq!(got, ["ab", "cde", "f"]);
+        assert!(inbox.push_all(&mut Vec::new()));
+        assert_eq!(
+            wakes.load(Ordering::SeqCst),
+            1,
+            "an empty push does not wake"
+        );
+        inbox.close();
+        assert!(!inbox.push_all(&mut vec![InboundEvent::Text("g".into())]));
     }
 
     #[test]
