@@ -205,14 +205,20 @@ test('PAIRING_REQUIRED pauses with a next step; resume() connects again', async 
   await withFixture({ reject: { kind: 'pairing-required', requestId: 'req-42' } }, async (fx, make) => {
     const c = make()
     const paused = next(c, 'paused')
+    // Made before hello-ok: held, then failed by the pause.
+    const early = c.request('echo', { n: 1 }).catch((x) => x)
     await assert.rejects(c.ready(), (e) => e.code === 'CONNECT_PAUSED' && e.detailCode === 'PAIRING_REQUIRED')
     const p = await paused
     assert.equal(p.detailCode, 'PAIRING_REQUIRED')
     assert.equal(p.code, 1008)
     assert.match(p.nextStep, /openclaw devices approve req-42/)
     assert.equal(c.state, 'paused')
-    const e = await c.request('health').catch((x) => x)
-    assert.equal(e.code, 'CONNECT_PAUSED')
+    for (const [e, method] of [[await early, 'echo'], [await c.request('health').catch((x) => x), 'health']]) {
+      assert.equal(e.code, 'CONNECT_PAUSED')
+      assert.equal(e.method, method)
+      assert.equal(e.detailCode, 'PAIRING_REQUIRED')
+    }
+    assert.equal(c.pendingRequests, 0)
     assert.equal((await fx.connections()).length, 1, 'no reconnect while paused')
     await fx.set({ reject: null })
     c.resume()

@@ -341,6 +341,10 @@ class GatewayClient {
     } else timeoutMs = o.timeoutMs
     const signal = o.signal
     if (signal && signal.aborted) return Promise.reject(abortError(method))
+    // Paused: fail now. The native answer would come through a wake-up
+    // handle that no longer holds the event loop, so a script awaiting it
+    // could end with the promise unsettled.
+    if (this.#state === 'paused') return Promise.reject(this.#pausedError(method))
     let paramsJson
     try {
       paramsJson = params === undefined ? undefined : JSON.stringify(params)
@@ -366,6 +370,12 @@ class GatewayClient {
       }
       this.#pending.set(id, entry)
     })
+  }
+
+  /** The rejection of a request made (or pending) while paused. */
+  #pausedError(method) {
+    const p = this.#paused
+    return fromShape({ code: 'CONNECT_PAUSED', message: p.message || 'reconnecting is paused', details: p.error.details }, method)
   }
 
   #record(method, start, failed) {
@@ -474,7 +484,10 @@ class GatewayClient {
         // state is 'paused' from now on, before anyone hears of the pause.
         this.#setState('paused')
         // No socket is open while paused: do not hold the process open.
+        // Requests still pending cannot complete; settle them here rather
+        // than wait for the native rejections (see request()).
         this.#native.setRef(false)
+        for (const [id, entry] of this.#pending) this.#settle(id, entry, this.#pausedError(entry.method), true)
         for (const w of this.#readyWaiters.splice(0)) w.reject(error)
         this.#emit('paused', info)
         break
