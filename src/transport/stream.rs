@@ -1,9 +1,9 @@
 //! A byte stream that is either plain TCP or TLS over TCP, with adaptive
 //! read-ahead.
 //!
-//! tungstenite reads at most its `read_buffer_size` (16 KiB here, so an idle
-//! connection stays small) per call. A 1 MiB message is then 64 `recv`
-//! calls, each with its share of TCP bookkeeping. When a read fills the
+//! tungstenite reads at most its `read_buffer_size` (4 KiB here, so an idle
+//! connection stays small) per call. A 1 MiB message would then be 256
+//! `recv` calls, each with its share of TCP bookkeeping. When a read fills the
 //! caller's buffer, more data is probably waiting, so the next read goes
 //! into a larger read-ahead buffer ([`READ_AHEAD`]) and the caller is served
 //! from it. The read-ahead buffer exists only while it holds data: an idle
