@@ -285,8 +285,13 @@ pub fn classify_connect_error_with(
             }
         }
         "PAIRING_REQUIRED" => {
-            let wait = err.detail_bool("pauseReconnect") == Some(false)
-                || err.detail_str("recommendedNextStep") == Some("wait_then_retry");
+            // An explicit `pauseReconnect` wins over the `recommendedNextStep`
+            // hint: a gateway sends `wait_then_retry` together with
+            // `pauseReconnect: true` while a manual approval is pending.
+            let wait = match err.detail_bool("pauseReconnect") {
+                Some(flag) => !flag,
+                None => err.detail_str("recommendedNextStep") == Some("wait_then_retry"),
+            };
             if wait { retry } else { pause(code) }
         }
         c if c.starts_with("DEVICE_AUTH_") || PAUSE_DETAIL_CODES.contains(&c) => pause(c),
@@ -717,6 +722,25 @@ mod tests {
                 after_ms: Some(2000)
             }
         );
+        // The hint alone waits; an explicit pauseReconnect wins either way.
+        let hint_only = err(
+            "NOT_PAIRED",
+            json!({"code":"PAIRING_REQUIRED","recommendedNextStep":"wait_then_retry"}),
+        );
+        assert!(matches!(
+            classify_connect_error(&hint_only),
+            ConnectFailure::Retry { .. }
+        ));
+        let explicit_pause = err(
+            "NOT_PAIRED",
+            json!({"code":"PAIRING_REQUIRED","requestId":"r1",
+                "recommendedNextStep":"wait_then_retry","pauseReconnect":true}),
+        );
+        assert!(matches!(
+            classify_connect_error(&explicit_pause),
+            ConnectFailure::Pause { detail_code, next_step }
+                if detail_code == "PAIRING_REQUIRED" && next_step.contains("approve r1")
+        ));
     }
 
     #[test]

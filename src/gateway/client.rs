@@ -764,7 +764,7 @@ impl Actor {
                 retry_already_used: self.retry_used,
                 endpoint_trusted: is_trusted_endpoint(&self.opts.url, self.opts.tls_pinned),
             };
-            match classify_connect_error_with(&pairing_pause_wins(&err), &ctx) {
+            match classify_connect_error_with(&err, &ctx) {
                 ConnectFailure::Retry { after_ms } => {
                     hint = after_ms.map(Duration::from_millis).or(hint);
                 }
@@ -1211,25 +1211,6 @@ struct ConnCtx {
     hello_at: Option<Instant>,
 }
 
-/// `PAIRING_REQUIRED` with an explicit `pauseReconnect: true` pauses even
-/// when `recommendedNextStep` says `wait_then_retry` (a gateway sends both for
-/// a pending manual approval): the explicit flag wins. `auth::classify_connect_error_with`
-/// retries on either hint, so the hint is dropped from the copy it classifies.
-fn pairing_pause_wins(err: &ErrorShape) -> Cow<'_, ErrorShape> {
-    if err.detail_code() == Some("PAIRING_REQUIRED")
-        && err.detail_bool("pauseReconnect") == Some(true)
-        && let Some(Value::Object(d)) = &err.details
-        && d.contains_key("recommendedNextStep")
-    {
-        let mut d = d.clone();
-        d.remove("recommendedNextStep");
-        let mut e = err.clone();
-        e.details = Some(Value::Object(d));
-        return Cow::Owned(e);
-    }
-    Cow::Borrowed(err)
-}
-
 fn user_closed() -> Terminal {
     Terminal {
         code: 1000,
@@ -1287,27 +1268,6 @@ mod tests {
             .unwrap();
             assert!(!h.payload.unwrap_or_default().status_accepted);
         }
-    }
-
-    #[test]
-    fn explicit_pause_reconnect_wins() {
-        let mut e = ErrorShape::new("NOT_PAIRED", "pairing required");
-        e.details = Some(json!({"code":"PAIRING_REQUIRED","requestId":"r1",
-            "recommendedNextStep":"wait_then_retry","pauseReconnect":true}));
-        let ctx = DeviceTokenRetryContext::default();
-        assert!(matches!(
-            classify_connect_error_with(&pairing_pause_wins(&e), &ctx),
-            ConnectFailure::Pause { detail_code, next_step }
-                if detail_code == "PAIRING_REQUIRED" && next_step.contains("approve r1")
-        ));
-        e.details = Some(
-            json!({"code":"PAIRING_REQUIRED","recommendedNextStep":"wait_then_retry",
-            "pauseReconnect":false}),
-        );
-        assert!(matches!(
-            classify_connect_error_with(&pairing_pause_wins(&e), &ctx),
-            ConnectFailure::Retry { .. }
-        ));
     }
 
     #[test]
