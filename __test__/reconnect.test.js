@@ -406,3 +406,25 @@ test('options are checked, each error names the option', () => {
   }
   assert.throws(() => new ReconnectingWebSocket('http://[bad'), { name: 'SyntaxError' })
 })
+
+test('CLAWSOCK_LOG: queue drops, reconnect waits and the final stop are logged, without the URL', async (t) => {
+  const fs = await startFaultServer()
+  t.after(() => fs.stop())
+  const url = fs.url('/flap?token=sekret-in-query')
+  const child = await runNode(
+    `const { ReconnectingWebSocket } = require('.');
+     const r = new ReconnectingWebSocket(${JSON.stringify(url)}, {
+       reconnect: { initialDelay: 5, maxDelay: 20, flapThreshold: 2 },
+       queue: { maxMessages: 1, overflow: 'drop-oldest' },
+     });
+     r.send('first'); r.send('second'); // queued while connecting; the second evicts the first
+     r.addEventListener('terminal', (e) => console.log('terminal', e.kind));`,
+    { env: { CLAWSOCK_LOG: 'debug' } },
+  )
+  assert.equal(child.code, 0, child.stderr)
+  assert.match(child.stdout, /terminal flapping/)
+  assert.match(child.stderr, /reconnect: send queue full, oldest messages dropped \(drop-oldest\).*dropped=1/)
+  assert.match(child.stderr, /reconnect: waiting before the next attempt.*attempt=1/)
+  assert.match(child.stderr, /reconnect: stopped for good.*unsent=/)
+  assert.ok(!child.stderr.includes('sekret'), 'the URL (and its query) must not be logged')
+})

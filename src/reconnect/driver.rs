@@ -180,11 +180,23 @@ impl Driver {
         let bytes = msg.len();
         match st.queue.push(id, msg, bytes) {
             Push::Accepted => SendOutcome::Accepted { id },
-            Push::Rejected { reason, .. } => SendOutcome::Rejected {
-                reason,
-                closed: false,
-            },
+            Push::Rejected { reason, .. } => {
+                tracing::info!(
+                    id,
+                    bytes,
+                    "reconnect: send queue full, message rejected (reject-new)"
+                );
+                SendOutcome::Rejected {
+                    reason,
+                    closed: false,
+                }
+            }
             Push::AcceptedDropping(dropped) => {
+                tracing::info!(
+                    id,
+                    dropped = dropped.len(),
+                    "reconnect: send queue full, oldest messages dropped (drop-oldest)"
+                );
                 let c = st.queue.config();
                 SendOutcome::AcceptedDropping {
                     id,
@@ -289,6 +301,13 @@ fn finish(inner: &Inner, t: Terminal) {
     let mut st = inner.st.lock().unwrap();
     st.conn = None;
     let unsent: Vec<u64> = st.queue.drain().into_iter().map(|e| e.0).collect();
+    tracing::info!(
+        code = t.code,
+        kind = ?t.kind,
+        unsent = unsent.len(),
+        "reconnect: stopped for good: {}",
+        t.message
+    );
     st.terminal = Some(t.clone());
     inner.push(terminal_event(&t, &unsent));
 }
@@ -443,6 +462,12 @@ async fn run(inner: Arc<Inner>) {
             Step::UserClosed(c) => return finish_user(&inner, c),
             Step::Decided(Decision::Terminal(t), _, _) => return finish(&inner, t),
             Step::Decided(Decision::Reconnect { attempt, delay }, code, reason) => {
+                tracing::debug!(
+                    attempt,
+                    delay_ms = ms(delay),
+                    code,
+                    "reconnect: waiting before the next attempt"
+                );
                 inner.push(json!({
                     "type": "reconnecting",
                     "attempt": attempt,
