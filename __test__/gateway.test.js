@@ -4,9 +4,11 @@
 // waits are on client events; attempts are counted from the gateway's own log
 // (gw.connectionCount(), timing-free). Tokens and keys are never printed.
 //
-// The tick is 30 s on the real gateway, so tick, watchdog and seq are covered
-// in gateway-fixture.test.js; outbound-frame schema validation is there too
-// (it needs the fixture's frame log).
+// The real gateway ticks every 30 s: a watcher client connects first and the
+// tick test (before the restart test) waits for its first tick, so the wait
+// overlaps the other tests. The watchdog firing, seq gaps and faster ticks
+// are covered in gateway-fixture.test.js; outbound-frame schema validation
+// is there too (it needs the fixture's frame log).
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
@@ -38,9 +40,18 @@ function next(client, name, pred = () => true) {
   })
 }
 
+let watcher
+const watched = { ticks: [], disconnects: [], gaps: [], firstTick: null, hello: null }
+
 test.before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawsock-gw-real-'))
   gw = await startGateway()
+  watcher = make({ scopes: ['operator.read'] })
+  watched.firstTick = next(watcher, 'tick')
+  watcher.on('event', (ev) => { if (ev.event === 'tick') watched.ticks.push(ev) })
+  watcher.on('disconnect', (d) => watched.disconnects.push(d))
+  watcher.on('gap', (g) => watched.gaps.push(g))
+  watched.hello = await watcher.ready()
 })
 
 test.after(async () => {
@@ -144,6 +155,21 @@ test('oversized request is rejected locally; the connection and other requests c
   await c.request('health')
   assert.equal(disconnects, 0)
   await c.close()
+})
+
+test('the real tick: it arrives with a seq within the watchdog window, and the client stays connected', async () => {
+  const payload = await watched.firstTick
+  assert.equal(typeof payload.ts, 'number')
+  const [tick] = watched.ticks
+  assert.equal(tick.event, 'tick')
+  assert.ok(Number.isInteger(tick.seq) && tick.seq >= 1, `tick seq ${tick.seq}`)
+  assert.equal(watched.hello.policy.tickIntervalMs, 30000)
+  assert.deepEqual(watched.disconnects, [], 'no watchdog close or reconnect before the first tick')
+  assert.deepEqual(watched.gaps, [])
+  assert.equal(watcher.state, 'ready')
+  assert.equal(watcher.hello.server.connId, watched.hello.server.connId, 'still the first connection')
+  assert.equal(typeof (await watcher.request('health')), 'object')
+  await watcher.close()
 })
 
 test('gateway restart: pending requests fail cleanly, the client re-handshakes, new requests work', async () => {
