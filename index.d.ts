@@ -418,7 +418,7 @@ export declare class GatewayClient {
   readonly stats: Record<string, GatewayMethodStats>
   requestStats(): Record<string, GatewayMethodStats>
   readonly pendingRequests: number
-  /** Held until hello-ok; rejects with a GatewayError. */
+  /** Held until hello-ok; rejects with a GatewayError (at once with code CONNECT_PAUSED while paused; pending ones when the client pauses). */
   request<T = any>(method: string, params?: unknown, opts?: GatewayRequestOptions): Promise<T>
   /** Resolves with hello-ok; rejects when paused or closed. */
   ready(): Promise<any>
