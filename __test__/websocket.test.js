@@ -291,20 +291,26 @@ test('many small messages arrive complete and in order (batched delivery)', asyn
   assert.ok(inOrder)
 })
 
+/** Sends `msgs` on an echo socket and returns what came back, in order. */
+async function echoAll(url, msgs, opts) {
+  const ws = new WebSocket(url, undefined, opts)
+  const got = []
+  ws.onopen = () => { for (const m of msgs) ws.send(m) }
+  ws.onmessage = (e) => {
+    got.push(e.data)
+    if (got.length === msgs.length) ws.close()
+  }
+  await once(ws, 'close')
+  return got
+}
+
 test('multi-byte UTF-8 text round-trips exactly through batched (joined) delivery', async () => {
-  const ws = new WebSocket(server.url('/echo'))
   const parts = ['a', 'é', '日本語のテキスト', '😀🎉', '𝄞x', '', 'plain ascii', '中文 and ascii 😀 mixed', '\u{10FFFF}\u{FFFF}\u0000']
   const sent = []
   for (let i = 0; i < 3000; i++) sent.push(`${i}:${parts[i % parts.length].repeat(1 + (i % 5))}`)
   sent.push('x'.repeat(20000) + '日本') // longer than a joined run takes
   sent.push('after-long 😀')
-  const got = []
-  ws.onopen = () => { for (const m of sent) ws.send(m) }
-  ws.onmessage = (e) => {
-    got.push(e.data)
-    if (got.length === sent.length) ws.close()
-  }
-  await once(ws, 'close')
+  const got = await echoAll(server.url('/echo'), sent)
   assert.equal(got.length, sent.length)
   for (let i = 0; i < sent.length; i++) assert.equal(got[i], sent[i], `message ${i}`)
 })
@@ -377,19 +383,6 @@ test('message dispatch: a throwing listener is reported as uncaught and the othe
   assert.deepEqual(seen.filter((x) => x.startsWith('after:')), ['after:0:', 'after:1:'])
   assert.deepEqual(seen.filter((x) => x.startsWith('uncaught:')).sort(), ['uncaught:async boom', 'uncaught:async boom', 'uncaught:boom', 'uncaught:boom'])
 })
-
-/** Sends `msgs` on an echo socket and returns what came back, in order. */
-async function echoAll(url, msgs, opts) {
-  const ws = new WebSocket(url, undefined, opts)
-  const got = []
-  ws.onopen = () => { for (const m of msgs) ws.send(m) }
-  ws.onmessage = (e) => {
-    got.push(e.data)
-    if (got.length === msgs.length) ws.close()
-  }
-  await once(ws, 'close')
-  return got
-}
 
 /** Bytes whose value depends on position, so a lost, repeated or shifted chunk shows. */
 function pattern(n, seed) {
