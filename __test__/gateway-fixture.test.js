@@ -164,8 +164,37 @@ test('seq gaps and duplicates are reported; stateVersion is seeded from hello', 
     await fx.set({ duplicate: true })
     const d = await dup
     assert.equal(d.received, d.last)
-    // Seeded from hello-ok snapshot.stateVersion (the fixture sends no stateVersion on events).
+    // Seeded from hello-ok snapshot.stateVersion (these events carry none).
     assert.deepEqual(c.stateVersion, c.hello.snapshot.stateVersion)
+  })
+})
+
+test('stateVersion on events: newer counters update the client (max of each), older ones do not', async () => {
+  await withFixture({}, async (fx, make) => {
+    const c = make()
+    const hello = await c.ready()
+    const seeded = hello.snapshot.stateVersion
+    assert.deepEqual(c.stateVersion, seeded)
+    const changes = []
+    c.on('stateVersion', (sv) => changes.push(sv))
+
+    const first = next(c, 'stateVersion')
+    const presence = next(c, 'presence')
+    await fx.emit('presence', { n: 1 }, { presence: seeded.presence + 4, health: seeded.health })
+    const [sv1, [payload, ev]] = await Promise.all([first, presence])
+    assert.deepEqual(payload, { n: 1 })
+    assert.deepEqual(ev.stateVersion, { presence: seeded.presence + 4, health: seeded.health })
+    assert.deepEqual(sv1, { presence: seeded.presence + 4, health: seeded.health })
+
+    // An older presence counter changes nothing; the health bump after it
+    // keeps the higher presence.
+    const second = next(c, 'stateVersion')
+    await fx.emit('presence', { n: 2 }, { presence: seeded.presence + 1, health: seeded.health })
+    await fx.emit('health', {}, { presence: 0, health: seeded.health + 2 })
+    const want = { presence: seeded.presence + 4, health: seeded.health + 2 }
+    assert.deepEqual(await second, want)
+    assert.deepEqual(changes, [sv1, want])
+    assert.deepEqual(c.stateVersion, want)
   })
 })
 

@@ -107,7 +107,7 @@ async function startFixtureGateway(opts = {}) {
       frames: async () => fx.frames().slice(),
       state: async () => fx.state(),
       set: async (k) => fx.set(k),
-      emit: async (event, payload) => fx.emit(event, payload),
+      emit: async (event, payload, stateVersion) => fx.emit(event, payload, stateVersion ? { stateVersion } : {}),
       shutdown: async (o) => fx.shutdown(o),
       closeAll: async (code, reason) => fx.closeAll(code, reason),
       release: async (key) => fx.release(key),
@@ -182,8 +182,8 @@ async function startFixtureGateway(opts = {}) {
       currentKnobs = { ...r };
       return r;
     },
-    async emit(event, payload) {
-      return (await request(port, 'POST', '/__fixture/emit', { event, payload })).sent;
+    async emit(event, payload, stateVersion) {
+      return (await request(port, 'POST', '/__fixture/emit', { event, payload, stateVersion })).sent;
     },
     async shutdown(o = {}) {
       return request(port, 'POST', '/__fixture/shutdown', o);

@@ -51,7 +51,7 @@
 //   shutdown         action: {restartExpectedMs?, reason?} -> event shutdown then close 1012 "service restart"
 //
 // CONTROL (HTTP on the same port): GET /readyz, /healthz; GET /__fixture/state -> {connections, frames, knobs};
-//   POST /__fixture/set <knobs>; POST /__fixture/emit {event,payload}; POST /__fixture/shutdown {...};
+//   POST /__fixture/set <knobs>; POST /__fixture/emit {event,payload,stateVersion?}; POST /__fixture/shutdown {...};
 //   POST /__fixture/close-all {code,reason}; POST /__fixture/release {key}; POST /__fixture/reset.
 
 const http = require('node:http');
@@ -279,9 +279,9 @@ function createFixtureGateway(options = {}) {
     return fns.length;
   }
 
-  function emitAll(event, payload) {
+  function emitAll(event, payload, extra) {
     let n = 0;
-    for (const st of live.values()) if (st.helloed) (st.sendEvent(event, payload), n++);
+    for (const st of live.values()) if (st.helloed) (st.sendEvent(event, payload, extra), n++);
     return n;
   }
 
@@ -656,7 +656,7 @@ function createFixtureGateway(options = {}) {
           case '/__fixture/set':
             return json(200, set(body));
           case '/__fixture/emit':
-            return json(200, { sent: emitAll(body.event, body.payload) });
+            return json(200, { sent: emitAll(body.event, body.payload, body.stateVersion ? { stateVersion: body.stateVersion } : {}) });
           case '/__fixture/shutdown':
             doShutdown(body);
             return json(200, { ok: true });
