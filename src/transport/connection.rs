@@ -426,11 +426,7 @@ async fn reader(mut stream: Source, ctx: ReaderCtx) -> CloseInfo {
                     }
                     None => break,
                 };
-                group_bytes += match &event {
-                    InboundEvent::Text(t) => t.len(),
-                    InboundEvent::Binary(b) => b.len(),
-                    InboundEvent::Control(_) => 0,
-                };
+                group_bytes += event.weight();
                 group.push(event);
                 n += 1;
                 if group.len() >= FAST_GROUP_EVENTS || group_bytes >= FAST_GROUP_BYTES {

@@ -27,7 +27,8 @@ pub enum InboundEvent {
 }
 
 impl InboundEvent {
-    fn weight(&self) -> usize {
+    /// What the event counts against the high-water mark in bytes.
+    pub(crate) fn weight(&self) -> usize {
         match self {
             InboundEvent::Text(t) => t.len(),
             InboundEvent::Binary(b) => b.len(),
