@@ -145,16 +145,6 @@ fn joinable(ev: &InboundEvent) -> bool {
     matches!(ev, InboundEvent::Text(t) if t.len() <= RUN_MSG_MAX)
 }
 
-/// Appends `bytes` to a run; returns whether they are ASCII.
-fn add_to_run(joined: &mut Vec<u8>, lens: &mut Vec<u16>, bytes: &[u8]) -> bool {
-    let ascii = bytes.is_ascii();
-    let n = if ascii { bytes.len() } else { utf16_len(bytes) };
-    // n <= bytes.len() <= RUN_MSG_MAX < 65536
-    lens.push(n as u16);
-    joined.extend_from_slice(bytes);
-    ascii
-}
-
 impl ToNapiValue for Batch {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         let capacity = val.events.len();
@@ -173,16 +163,40 @@ impl ToNapiValue for Batch {
                         && t.len() <= RUN_MSG_MAX
                         && events.get(i + 1).is_some_and(joinable) =>
                 {
-                    joined.clear();
-                    lens.clear();
-                    let mut ascii = add_to_run(&mut joined, &mut lens, t.as_bytes());
-                    i += 1;
+                    // The run: texts from here, each at most RUN_MSG_MAX, at
+                    // most RUN_BYTES_MAX in all (the first always fits).
+                    let start = i;
+                    let mut run_bytes = 0;
                     while let Some(InboundEvent::Text(next)) = events.get(i) {
-                        if next.len() > RUN_MSG_MAX || joined.len() + next.len() > RUN_BYTES_MAX {
+                        if next.len() > RUN_MSG_MAX
+                            || (i > start && run_bytes + next.len() > RUN_BYTES_MAX)
+                        {
                             break;
                         }
-                        ascii &= add_to_run(&mut joined, &mut lens, next.as_bytes());
+                        run_bytes += next.len();
                         i += 1;
+                    }
+                    let run = &events[start..i];
+                    joined.clear();
+                    joined.reserve(run_bytes);
+                    lens.clear();
+                    lens.reserve(run.len());
+                    for ev in run {
+                        if let InboundEvent::Text(t) = ev {
+                            joined.extend_from_slice(t.as_bytes());
+                            // len <= RUN_MSG_MAX < 65536
+                            lens.push(t.len() as u16);
+                        }
+                    }
+                    // One ASCII check for the whole run; only a run with other
+                    // characters needs UTF-16 lengths computed per message.
+                    let ascii = joined.is_ascii();
+                    if !ascii {
+                        for (len, ev) in lens.iter_mut().zip(run) {
+                            if let InboundEvent::Text(t) = ev {
+                                *len = utf16_len(t.as_bytes()) as u16;
+                            }
+                        }
                     }
                     let mut count = ptr::null_mut();
                     check_status!(unsafe {
