@@ -18,17 +18,16 @@
 //! over [`RUN_MSG_MAX`] bytes, is still a plain string. Consumers that did
 //! not opt in (e.g. the gateway client) get the plain layout.
 
-use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
-use napi::bindgen_prelude::{Function, ToNapiValue};
+use napi::bindgen_prelude::{BufferSlice, Function, JsValue, ToNapiValue};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Status, check_status, sys};
 
-use crate::transport::{InboundEvent, Inbox};
+use crate::transport::{ConnectOptions, InboundEvent, Inbox};
 
 /// Text messages up to this many bytes join a run (their UTF-16 length is
 /// then at most this, so it fits one UTF-16 code unit).
@@ -73,48 +72,19 @@ unsafe fn js_string(
     Ok(s)
 }
 
-/// Frees the [`Bytes`] behind an external Buffer once V8 has collected it.
-unsafe extern "C" fn drop_bytes(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-    drop(unsafe { Box::from_raw(hint.cast::<Bytes>()) });
-}
-
-/// A Buffer over `bytes` without copying them. Falls back to a copy where
-/// the runtime forbids external buffers (e.g. Electron with the V8 sandbox).
+/// A Buffer over `bytes` without copying them: it owns the `Bytes` and
+/// frees them when collected (napi-rs copies instead where the runtime
+/// forbids external buffers, e.g. Electron with the V8 sandbox).
 unsafe fn js_buffer(env: sys::napi_env, bytes: Bytes) -> napi::Result<sys::napi_value> {
-    let mut value = ptr::null_mut();
-    if !bytes.is_empty() {
-        let (data, len) = (bytes.as_ptr(), bytes.len());
-        let hint = Box::into_raw(Box::new(bytes));
-        let status = unsafe {
-            sys::napi_create_external_buffer(
-                env,
-                len,
-                data as *mut c_void,
-                Some(drop_bytes),
-                hint.cast(),
-                &mut value,
-            )
-        };
-        if status == sys::Status::napi_ok {
-            return Ok(value);
-        }
-        // Not taken: the finalizer will not run, the bytes are still ours.
-        let bytes = *unsafe { Box::from_raw(hint) };
-        let mut copy_data = ptr::null_mut();
-        check_status!(unsafe {
-            sys::napi_create_buffer_copy(
-                env,
-                bytes.len(),
-                bytes.as_ptr().cast(),
-                &mut copy_data,
-                &mut value,
-            )
-        })?;
+    if bytes.is_empty() {
+        let (mut data, mut value) = (ptr::null_mut(), ptr::null_mut());
+        check_status!(unsafe { sys::napi_create_buffer(env, 0, &mut data, &mut value) })?;
         return Ok(value);
     }
-    let mut data = ptr::null_mut();
-    check_status!(unsafe { sys::napi_create_buffer(env, 0, &mut data, &mut value) })?;
-    Ok(value)
+    let env = napi::Env::from_raw(env);
+    let (data, len) = (bytes.as_ptr().cast_mut(), bytes.len());
+    let buf = unsafe { BufferSlice::from_external(&env, data, len, bytes, |_, b| drop(b)) }?;
+    Ok(buf.raw())
 }
 
 /// The UTF-16 length of valid UTF-8 `bytes`: one unit per scalar value, two
@@ -288,6 +258,22 @@ impl Waker {
         })
     }
 
+    /// A new inbox, bounded by `opts`' high-water marks, and the wake-up
+    /// handle that delivers its batches to `callback`.
+    pub fn attached(
+        callback: &Function<Batch, ()>,
+        opts: &ConnectOptions,
+    ) -> napi::Result<(Waker, Arc<Inbox>)> {
+        let waker = Waker::default();
+        let inbox = Arc::new(Inbox::new(
+            waker.wake_fn(),
+            opts.inbound_high_water_bytes,
+            opts.inbound_high_water_messages,
+        ));
+        waker.attach(callback, inbox.clone())?;
+        Ok((waker, inbox))
+    }
+
     /// Binds `callback` (a JS function taking one array) to `inbox`.
     pub fn attach(&self, callback: &Function<Batch, ()>, inbox: Arc<Inbox>) -> napi::Result<()> {
         let join_text = self.join_text.clone();
@@ -332,4 +318,21 @@ impl Waker {
     pub fn release(&self) {
         self.slot.write().unwrap().take();
     }
+}
+
+/// The `release()` of every native socket class, called by JS after its
+/// final event: no more wake-ups, the inbox refuses further events, and
+/// the worker-teardown hook is removed.
+pub fn release_socket<T: 'static>(
+    env: &napi::Env,
+    waker: &Waker,
+    inbox: &Inbox,
+    cleanup: &mut Option<napi::CleanupEnvHook<T>>,
+) -> napi::Result<()> {
+    waker.release();
+    inbox.close();
+    if let Some(hook) = cleanup.take() {
+        env.remove_env_cleanup_hook(hook)?;
+    }
+    Ok(())
 }

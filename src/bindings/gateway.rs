@@ -2,21 +2,20 @@
 //! converts options and dispatches to the actor in `gateway::client`; the
 //! actor's events reach JS as one array per wake-up (see `batch.rs`).
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use napi::CleanupEnvHook;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde_json::json;
+use std::sync::Arc;
 
-use super::batch::{Batch, Waker};
+use super::batch::{Batch, Waker, release_socket};
 use super::identity::NativeDeviceIdentity;
+use super::options::{ms, payload_bytes, tls_options};
 use crate::gateway::client::{self, ClientOptions, GatewayClientHandle, error_json};
 use crate::gateway::{Credentials, DeviceTokenStore};
 use crate::reconnect::Jitter;
 use crate::runtime;
-use crate::transport::{Inbox, TlsOptions};
+use crate::transport::Inbox;
 
 /// Gateway client options as the JS layer passes them (checked and
 /// defaulted there; absent means the Rust default).
@@ -85,10 +84,6 @@ pub struct NativeGatewayOptions {
     pub servername: Option<String>,
 }
 
-fn ms(v: f64) -> Duration {
-    Duration::from_millis(v.max(0.0).min(u32::MAX as f64) as u64)
-}
-
 fn set<T>(slot: &mut T, v: Option<T>) {
     if let Some(v) = v {
         *slot = v;
@@ -139,13 +134,9 @@ impl NativeGatewayOptions {
             o.transport.handshake_timeout = ms(t);
         }
         if let Some(m) = self.max_payload {
-            o.transport.max_payload = m.max(1.0).min(usize::MAX as f64) as usize;
+            o.transport.max_payload = payload_bytes(m);
         }
-        o.transport.tls = TlsOptions {
-            ca: self.ca.unwrap_or_default(),
-            reject_unauthorized: self.reject_unauthorized.unwrap_or(true),
-            servername: self.servername,
-        };
+        o.transport.tls = tls_options(self.ca, self.reject_unauthorized, self.servername);
         let b = &mut o.supervisor.backoff;
         if let Some(t) = self.reconnect_initial_delay_ms {
             b.initial_delay = ms(t);
@@ -201,13 +192,7 @@ impl NativeGatewayClient {
         on_batch: Function<Batch, ()>,
     ) -> Result<Self> {
         let opts = options.into_core(identity)?;
-        let waker = Waker::default();
-        let inbox = Arc::new(Inbox::new(
-            waker.wake_fn(),
-            opts.transport.inbound_high_water_bytes,
-            opts.transport.inbound_high_water_messages,
-        ));
-        waker.attach(&on_batch, inbox.clone())?;
+        let (waker, inbox) = Waker::attached(&on_batch, &opts.transport)?;
         let handle = client::spawn(opts, inbox.clone(), runtime::handle());
         let shared = Arc::new(Shared {
             inbox,
@@ -275,11 +260,11 @@ impl NativeGatewayClient {
     /// Called by JS after the `closed` event: stop holding the event loop.
     #[napi]
     pub fn release(&mut self, env: Env) -> Result<()> {
-        self.shared.waker.release();
-        self.shared.inbox.close();
-        if let Some(hook) = self.cleanup.take() {
-            env.remove_env_cleanup_hook(hook)?;
-        }
-        Ok(())
+        release_socket(
+            &env,
+            &self.shared.waker,
+            &self.shared.inbox,
+            &mut self.cleanup,
+        )
     }
 }

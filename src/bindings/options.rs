@@ -38,6 +38,11 @@ pub(crate) fn ms(v: f64) -> Duration {
     Duration::from_millis(v.max(0.0).min(u32::MAX as f64) as u64)
 }
 
+/// A JS `maxPayload` in bytes (at least 1).
+pub(crate) fn payload_bytes(v: f64) -> usize {
+    v.max(1.0).min(usize::MAX as f64) as usize
+}
+
 /// JS header pairs `[name, value]` as `(name, value)`; other lengths are dropped.
 pub(crate) fn header_pairs(pairs: Vec<Vec<String>>) -> Vec<(String, String)> {
     pairs
@@ -77,7 +82,7 @@ impl NativeConnectOptions {
             o.handshake_timeout = ms(t);
         }
         if let Some(m) = self.max_payload {
-            o.max_payload = m.max(1.0).min(usize::MAX as f64) as usize;
+            o.max_payload = payload_bytes(m);
         }
         o.tls = tls_options(self.ca, self.reject_unauthorized, self.servername);
         o.ping_interval = self.ping_interval.filter(|v| *v > 0.0).map(ms);

@@ -3,15 +3,14 @@
 //! [`crate::reconnect::driver`]; this file converts values and dispatches.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use napi::CleanupEnvHook;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::batch::{Batch, Waker};
-use super::options::NativeConnectOptions;
+use super::batch::{Batch, Waker, release_socket};
+use super::options::{NativeConnectOptions, ms};
 use crate::reconnect::driver::{Driver, DriverConfig, SendOutcome};
 use crate::reconnect::{
     BackoffConfig, ClosePolicy, Jitter, OverflowPolicy, QueueConfig, SupervisorConfig,
@@ -51,10 +50,6 @@ pub struct NativeReconnectOptions {
     pub max_bytes: Option<f64>,
     /// queue: "reject-new" | "drop-oldest"
     pub overflow: Option<String>,
-}
-
-fn ms(v: f64) -> Duration {
-    Duration::from_millis(v.max(0.0).min(u32::MAX as f64) as u64)
 }
 
 fn count(v: f64) -> usize {
@@ -160,13 +155,7 @@ impl NativeReconnectingWebSocket {
     ) -> Result<Self> {
         let connect = options.unwrap_or_default().into_core();
         let (supervisor, queue, ask_final) = reconnect.unwrap_or_default().into_core();
-        let waker = Waker::default();
-        let inbox = Arc::new(Inbox::new(
-            waker.wake_fn(),
-            connect.inbound_high_water_bytes,
-            connect.inbound_high_water_messages,
-        ));
-        waker.attach(&on_batch, inbox.clone())?;
+        let (waker, inbox) = Waker::attached(&on_batch, &connect)?;
         let cfg = DriverConfig {
             url,
             connect,
@@ -282,11 +271,6 @@ impl NativeReconnectingWebSocket {
     /// Called by JS after the `terminal` event: stop holding the event loop.
     #[napi]
     pub fn release(&mut self, env: Env) -> Result<()> {
-        self.waker.release();
-        self.inbox.close();
-        if let Some(hook) = self.cleanup.take() {
-            env.remove_env_cleanup_hook(hook)?;
-        }
-        Ok(())
+        release_socket(&env, &self.waker, &self.inbox, &mut self.cleanup)
     }
 }

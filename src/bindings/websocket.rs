@@ -10,7 +10,7 @@ use napi_derive::napi;
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::batch::{Batch, Waker};
+use super::batch::{Batch, Waker, release_socket};
 use super::options::NativeConnectOptions;
 use crate::runtime;
 use crate::transport::{self, ConnectOptions, Connection, InboundEvent, Inbox, Outgoing};
@@ -97,13 +97,7 @@ impl NativeWebSocket {
         on_batch: Function<Batch, ()>,
     ) -> Result<Self> {
         let opts = options.unwrap_or_default().into_core();
-        let waker = Waker::default();
-        let inbox = Arc::new(Inbox::new(
-            waker.wake_fn(),
-            opts.inbound_high_water_bytes,
-            opts.inbound_high_water_messages,
-        ));
-        waker.attach(&on_batch, inbox.clone())?;
+        let (waker, inbox) = Waker::attached(&on_batch, &opts)?;
         let shared = Arc::new(Shared {
             inbox,
             conn: Mutex::new(None),
@@ -191,11 +185,11 @@ impl NativeWebSocket {
     /// Called by JS after the close event: stop holding the event loop.
     #[napi]
     pub fn release(&mut self, env: Env) -> Result<()> {
-        self.shared.waker.release();
-        self.shared.inbox.close();
-        if let Some(hook) = self.cleanup.take() {
-            env.remove_env_cleanup_hook(hook)?;
-        }
-        Ok(())
+        release_socket(
+            &env,
+            &self.shared.waker,
+            &self.shared.inbox,
+            &mut self.cleanup,
+        )
     }
 }

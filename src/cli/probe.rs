@@ -289,12 +289,8 @@ async fn exchange(
     run: &mut Run,
 ) -> Outcome {
     let notify = Arc::new(Notify::new());
-    let wake = notify.clone();
-    let inbox = Arc::new(Inbox::new(
-        Box::new(move || {
-            wake.notify_one();
-            true
-        }),
+    let inbox = Arc::new(Inbox::notifying(
+        notify.clone(),
         16 * 1024 * 1024,
         16 * 1024,
     ));

@@ -832,12 +832,8 @@ impl Actor {
         };
 
         let wake = Arc::new(Notify::new());
-        let w = wake.clone();
-        let inbox = Arc::new(Inbox::new(
-            Box::new(move || {
-                w.notify_one();
-                true
-            }),
+        let inbox = Arc::new(Inbox::notifying(
+            wake.clone(),
             topts.inbound_high_water_bytes,
             topts.inbound_high_water_messages,
         ));
@@ -1283,18 +1279,7 @@ mod tests {
 
     fn inbox() -> (Arc<Inbox>, Arc<Notify>) {
         let n = Arc::new(Notify::new());
-        let w = n.clone();
-        (
-            Arc::new(Inbox::new(
-                Box::new(move || {
-                    w.notify_one();
-                    true
-                }),
-                1 << 20,
-                1 << 16,
-            )),
-            n,
-        )
+        (Arc::new(Inbox::notifying(n.clone(), 1 << 20, 1 << 16)), n)
     }
 
     async fn next_control(

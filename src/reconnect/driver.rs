@@ -574,6 +574,11 @@ mod tests {
             }
         }
 
+        /// Starts a driver whose events land here.
+        fn start(&self, cfg: DriverConfig) -> Driver {
+            Driver::start(cfg, self.inbox.clone(), &tokio::runtime::Handle::current()).unwrap()
+        }
+
         /// The next control event that is not `sent`.
         async fn next(&mut self) -> Value {
             loop {
@@ -627,12 +632,7 @@ mod tests {
     async fn queued_messages_flush_in_order_on_open() {
         let mut srv = server(|_| Mode::Record).await;
         let mut ev = Events::new();
-        let d = Driver::start(
-            config(&srv.url),
-            ev.inbox.clone(),
-            &tokio::runtime::Handle::current(),
-        )
-        .unwrap();
+        let d = ev.start(config(&srv.url));
         for i in 1..=3 {
             assert_eq!(
                 d.send(text(&format!("m{i}"))),
@@ -663,12 +663,7 @@ mod tests {
     async fn replaced_is_final_and_says_why() {
         let srv = server(|_| Mode::Close(4001)).await;
         let mut ev = Events::new();
-        let d = Driver::start(
-            config(&srv.url),
-            ev.inbox.clone(),
-            &tokio::runtime::Handle::current(),
-        )
-        .unwrap();
+        let d = ev.start(config(&srv.url));
         d.send(text("queued later")); // sent on open; the server ignores it
         assert_eq!(ev.next().await["type"], "open");
         let close = ev.next().await;
@@ -689,7 +684,7 @@ mod tests {
         let mut ev = Events::new();
         let mut cfg = config(&srv.url);
         cfg.supervisor.flap_threshold = 3;
-        let d = Driver::start(cfg, ev.inbox.clone(), &tokio::runtime::Handle::current()).unwrap();
+        let d = ev.start(cfg);
         for attempt in 1..=2u64 {
             assert_eq!(ev.next().await["type"], "open");
             assert_eq!(ev.next().await["type"], "close");
@@ -724,7 +719,7 @@ mod tests {
             max_bytes: 100,
             overflow: OverflowPolicy::RejectNew,
         };
-        let d = Driver::start(cfg, ev.inbox.clone(), &tokio::runtime::Handle::current()).unwrap();
+        let d = ev.start(cfg);
         assert_eq!(ev.next().await["kind"], "connection-refused");
         let r = ev.next().await;
         assert_eq!(
@@ -768,7 +763,7 @@ mod tests {
             max_bytes: 4,
             overflow: OverflowPolicy::DropOldest,
         };
-        let d = Driver::start(cfg, ev.inbox.clone(), &tokio::runtime::Handle::current()).unwrap();
+        let d = ev.start(cfg);
         assert_eq!(d.send(text("aa")), SendOutcome::Accepted { id: 1 });
         assert_eq!(d.send(text("bb")), SendOutcome::Accepted { id: 2 });
         match d.send(text("ccc")) {
@@ -792,7 +787,7 @@ mod tests {
         let mut cfg = config(&srv.url);
         cfg.ask_final = true;
         cfg.supervisor.close_policy = ClosePolicy::new().with_final_codes([]);
-        let d = Driver::start(cfg, ev.inbox.clone(), &tokio::runtime::Handle::current()).unwrap();
+        let d = ev.start(cfg);
         assert_eq!(ev.next().await["type"], "open");
         let close = ev.next().await;
         assert_eq!(close["verdict"], true);

@@ -7,8 +7,8 @@
 //! high-water mark, [`Inbox::wait_for_room`] parks the reader, so the socket
 //! is not read, TCP backpressure reaches the peer, and memory stays bounded.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -83,6 +83,23 @@ impl Inbox {
             high_water_bytes: high_water_bytes.max(1),
             high_water_messages: high_water_messages.max(1),
         }
+    }
+
+    /// A queue for a consumer on the Tokio side: a batch's first event
+    /// notifies `notify`.
+    pub fn notifying(
+        notify: Arc<Notify>,
+        high_water_bytes: usize,
+        high_water_messages: usize,
+    ) -> Self {
+        Self::new(
+            Box::new(move || {
+                notify.notify_one();
+                true
+            }),
+            high_water_bytes,
+            high_water_messages,
+        )
     }
 
     /// Queues `event` and wakes the consumer if no wake-up is pending.
