@@ -125,4 +125,4 @@ function forEachInBatch(batch, sink) {
   }
 }
 
-module.exports = { syntaxError, parseUrl, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch }
+module.exports = { parseUrl, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch }

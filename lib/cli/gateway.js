@@ -305,4 +305,4 @@ async function gatewayCommand(argv, io) {
   return handshakeCommand(argv, io)
 }
 
-module.exports = { gatewayCommand, clientOptions, connectOnce, helloSummary, CLIENT_SPEC, CLIENT_OPTIONS_HELP }
+module.exports = { gatewayCommand, clientOptions, helloSummary, CLIENT_SPEC, CLIENT_OPTIONS_HELP }

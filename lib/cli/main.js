@@ -110,4 +110,4 @@ function run(argv, io = { stdout: process.stdout, stderr: process.stderr }) {
   )
 }
 
-module.exports = { run, main, helpText }
+module.exports = { run, main }

@@ -92,4 +92,4 @@ class Output {
   }
 }
 
-module.exports = { EXIT, REDACTED, fmtMs, certFacts, scrub, Output, native }
+module.exports = { EXIT, fmtMs, certFacts, scrub, Output, native }

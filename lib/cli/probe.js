@@ -197,4 +197,4 @@ async function probeCommand(argv, io) {
   return report.exitCode
 }
 
-module.exports = { probeCommand, PROBE_USAGE: USAGE, toJson }
+module.exports = { probeCommand }

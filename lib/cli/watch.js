@@ -153,4 +153,4 @@ async function watchCommand(argv, io) {
   return result.exitCode
 }
 
-module.exports = { watchCommand, WATCH_USAGE: USAGE }
+module.exports = { watchCommand }

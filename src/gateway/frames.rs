@@ -660,11 +660,6 @@ impl HelloOk {
         &self.raw
     }
 
-    /// The whole payload, by value.
-    pub fn into_raw(self) -> Value {
-        self.raw
-    }
-
     /// The negotiated protocol (3 or 4).
     pub fn protocol(&self) -> u32 {
         self.raw

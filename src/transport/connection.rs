@@ -182,11 +182,6 @@ impl Connection {
     pub fn accepted_bytes(&self) -> u64 {
         self.shared.accepted.load(Ordering::Acquire)
     }
-
-    /// Whether `close()` or `abort()` was called, or the connection ended.
-    pub fn is_closing(&self) -> bool {
-        self.shared.closing.load(Ordering::Acquire)
-    }
 }
 
 /// Starts the reader and writer for an open WebSocket. The returned task
