@@ -117,34 +117,29 @@ impl NativeWebSocket {
         })
     }
 
-    fn conn(&self) -> Result<Connection> {
-        self.shared.conn.lock().unwrap().clone().ok_or_else(|| {
+    /// Sends on the open connection (borrowed under the lock, not cloned:
+    /// this runs once per message); the message id, or -1 if closing.
+    fn send(&self, msg: Outgoing, notify: bool) -> Result<f64> {
+        let conn = self.shared.conn.lock().unwrap();
+        let conn = conn.as_ref().ok_or_else(|| {
             Error::new(
                 Status::InvalidArg,
                 "InvalidStateError: the WebSocket is not open yet",
             )
-        })
+        })?;
+        Ok(conn.send(msg, notify).map(|id| id as f64).unwrap_or(-1.0))
     }
 
     /// Queues a text message; returns its id, or -1 if the socket is closing.
     #[napi]
     pub fn send_text(&self, data: String, notify: bool) -> Result<f64> {
-        let conn = self.conn()?;
-        Ok(conn
-            .send(Outgoing::Text(data.into()), notify)
-            .map(|id| id as f64)
-            .unwrap_or(-1.0))
+        self.send(Outgoing::Text(data.into()), notify)
     }
 
     /// Queues a binary message; returns its id, or -1 if the socket is closing.
     #[napi]
     pub fn send_binary(&self, data: Uint8Array, notify: bool) -> Result<f64> {
-        let conn = self.conn()?;
-        let bytes = Bytes::copy_from_slice(&data);
-        Ok(conn
-            .send(Outgoing::Binary(bytes), notify)
-            .map(|id| id as f64)
-            .unwrap_or(-1.0))
+        self.send(Outgoing::Binary(Bytes::copy_from_slice(&data)), notify)
     }
 
     /// Starts the close handshake, or abandons the connection attempt.
