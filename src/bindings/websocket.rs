@@ -45,7 +45,30 @@ pub struct NativeWebSocket {
     cleanup: Option<CleanupEnvHook<Arc<Shared>>>,
 }
 
-async fn run(url: String, opts: ConnectOptions, shared: Arc<Shared>) {
+fn run(url: String, opts: ConnectOptions, shared: Arc<Shared>) -> impl Future<Output = ()> {
+    // The dial's state and the options live in a box that is freed once the
+    // connection is open. What a future captures keeps its space for the
+    // future's whole life, and this one lives as long as the connection.
+    let opening = Box::pin(open(url, opts, shared.clone()));
+    async move {
+        let Some(conn) = opening.await else {
+            return;
+        };
+        let close = transport::run_connection(conn).await;
+        if let Some(err) = &close.error {
+            shared.push(json!({"type": "error", "message": err, "kind": "connection"}));
+        }
+        shared.push(close.to_event());
+    }
+}
+
+/// Dials; on success announces `open` and returns the connection future,
+/// on failure pushes `error` and `close`.
+async fn open(
+    url: String,
+    opts: ConnectOptions,
+    shared: Arc<Shared>,
+) -> Option<impl Future<Output = transport::CloseInfo> + use<>> {
     let attempt = transport::connect(&url, &opts);
     let result = tokio::select! {
         r = attempt => r,
@@ -65,9 +88,10 @@ async fn run(url: String, opts: ConnectOptions, shared: Arc<Shared>) {
             shared.push(json!({
                 "type": "close", "code": 1006, "reason": e.message, "wasClean": false, "byServer": false,
             }));
+            None
         }
         Ok((ws, info)) => {
-            let (conn, task) = transport::spawn_connection(ws, &opts, shared.inbox.clone());
+            let (conn, run) = transport::start_connection(ws, &opts, shared.inbox.clone());
             *shared.conn.lock().unwrap() = Some(conn.clone());
             if shared.aborted.load(Ordering::Acquire) {
                 conn.abort();
@@ -75,13 +99,7 @@ async fn run(url: String, opts: ConnectOptions, shared: Arc<Shared>) {
             shared.push(json!({
                 "type": "open", "protocol": info.protocol, "extensions": info.extensions,
             }));
-            let close = task
-                .await
-                .unwrap_or_else(|_| transport::CloseInfo::task_failed());
-            if let Some(err) = &close.error {
-                shared.push(json!({"type": "error", "message": err, "kind": "connection"}));
-            }
-            shared.push(close.to_event());
+            Some(run)
         }
     }
 }

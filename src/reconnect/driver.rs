@@ -382,7 +382,7 @@ async fn attempt(inner: &Inner) -> Step {
             "protocol": info.protocol,
             "extensions": info.extensions,
         }));
-        let (conn, task) = transport::spawn_connection(ws, opts, inner.inbox.clone());
+        let (conn, task) = transport::start_connection(ws, opts, inner.inbox.clone());
         st.handed_max = None;
         while let Some((id, msg, bytes)) = st.queue.pop_front() {
             if conn.send_with_id(id, msg.clone(), true).is_err() {
@@ -395,9 +395,7 @@ async fn attempt(inner: &Inner) -> Step {
         task
     };
     // 3. Run until it ends (close() and abort() act on the connection).
-    let close = task
-        .await
-        .unwrap_or_else(|_| transport::CloseInfo::task_failed());
+    let close = transport::run_connection(task).await;
     let ask = {
         let mut st = inner.st.lock().unwrap();
         st.conn = None;

@@ -8,14 +8,15 @@
 //! The connection ends with a [`CloseInfo`] that says who closed it and why,
 //! and hands back every message that was accepted but never written.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -109,12 +110,69 @@ impl CloseInfo {
     }
 }
 
+/// The commands from the handles (JS thread, reader) to the writer: a
+/// deque behind a mutex plus a [`Notify`]. The writer takes everything
+/// queued in one swap. (An unbounded mpsc channel cost ~2.3 KiB per idle
+/// connection for its first block of slots; an empty deque costs nothing.)
+struct Commands {
+    queue: Mutex<CmdQueue>,
+    ready: Notify,
+}
+
+#[derive(Default)]
+struct CmdQueue {
+    items: VecDeque<Cmd>,
+    closed: bool,
+}
+
+/// A drained deque bigger than this is dropped rather than kept, so a burst
+/// of sends does not pin its memory for the life of the connection.
+const KEEP_CMD_CAPACITY: usize = 64;
+
+impl Commands {
+    /// Queues `cmd` for the writer; hands it back once the writer has ended.
+    fn push(&self, cmd: Cmd) -> Result<(), Cmd> {
+        let mut q = self.queue.lock().unwrap();
+        if q.closed {
+            return Err(cmd);
+        }
+        let was_empty = q.items.is_empty();
+        q.items.push_back(cmd);
+        drop(q);
+        // A non-empty queue already has a wake-up on its way: the writer
+        // takes the whole queue when it wakes.
+        if was_empty {
+            self.ready.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Swaps everything queued into `local` (which is empty). Returns
+    /// whether anything was taken.
+    fn take_all(&self, local: &mut VecDeque<Cmd>) -> bool {
+        if local.capacity() > KEEP_CMD_CAPACITY {
+            *local = VecDeque::new();
+        }
+        std::mem::swap(&mut self.queue.lock().unwrap().items, local);
+        !local.is_empty()
+    }
+
+    /// Refuses further commands and returns what is still queued.
+    fn close(&self) -> VecDeque<Cmd> {
+        let mut q = self.queue.lock().unwrap();
+        q.closed = true;
+        std::mem::take(&mut q.items)
+    }
+}
+
 struct Shared {
+    cmds: Commands,
+    next_id: AtomicU64,
     accepted: AtomicU64,
     closing: AtomicBool,
     close_sent: Notify,
     writer_failed: Notify,
-    writer_error: std::sync::Mutex<Option<String>>,
+    writer_error: Mutex<Option<String>>,
     abort: Notify,
     done: Notify,
 }
@@ -122,9 +180,7 @@ struct Shared {
 /// A handle to a running connection. Cheap to clone.
 #[derive(Clone)]
 pub struct Connection {
-    tx: mpsc::UnboundedSender<Cmd>,
     shared: Arc<Shared>,
-    next_id: Arc<AtomicU64>,
 }
 
 /// Why a send was refused.
@@ -142,7 +198,7 @@ impl Connection {
         if self.shared.closing.load(Ordering::Acquire) {
             return Err(SendRefused::Closing);
         }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         self.send_with_id(id, msg, notify)
     }
 
@@ -155,8 +211,9 @@ impl Connection {
         self.shared
             .accepted
             .fetch_add(msg.len() as u64, Ordering::AcqRel);
-        self.tx
-            .send(Cmd::Send { id, msg, notify })
+        self.shared
+            .cmds
+            .push(Cmd::Send { id, msg, notify })
             .map_err(|_| SendRefused::Closing)?;
         Ok(id)
     }
@@ -165,7 +222,7 @@ impl Connection {
     /// status code). Later calls do nothing.
     pub fn close(&self, code: Option<u16>, reason: String) {
         if !self.shared.closing.swap(true, Ordering::AcqRel) {
-            let _ = self.tx.send(Cmd::Close { code, reason });
+            let _ = self.shared.cmds.push(Cmd::Close { code, reason });
         }
     }
 
@@ -184,51 +241,52 @@ impl Connection {
     }
 }
 
-/// Starts the reader and writer for an open WebSocket. The returned task
-/// ends when the connection does, with its [`CloseInfo`].
-pub fn spawn_connection(
+/// The reader and writer for an open WebSocket, as one future that ends
+/// with the connection's [`CloseInfo`]. The caller runs it inside its own
+/// task (each spawned task costs a 128-byte-aligned cell of its own, which
+/// adds up over thousands of idle connections), or spawns it with
+/// [`spawn_connection`].
+pub fn start_connection(
     ws: WebSocketStream<Stream>,
     opts: &ConnectOptions,
     inbox: Arc<Inbox>,
-) -> (Connection, JoinHandle<CloseInfo>) {
-    let (tx, rx) = mpsc::unbounded_channel();
+) -> (Connection, impl Future<Output = CloseInfo> + Send + use<>) {
     let shared = Arc::new(Shared {
+        cmds: Commands {
+            queue: Mutex::new(CmdQueue::default()),
+            ready: Notify::new(),
+        },
+        next_id: AtomicU64::new(1),
         accepted: AtomicU64::new(0),
         closing: AtomicBool::new(false),
         close_sent: Notify::new(),
         writer_failed: Notify::new(),
-        writer_error: std::sync::Mutex::new(None),
+        writer_error: Mutex::new(None),
         abort: Notify::new(),
         done: Notify::new(),
     });
     let conn = Connection {
-        tx: tx.clone(),
         shared: shared.clone(),
-        next_id: Arc::new(AtomicU64::new(1)),
     };
-    let ping_interval = opts.ping_interval;
-    let pong_timeout = opts.pong_timeout;
-    let close_timeout = opts.close_timeout;
-    let task = tokio::spawn(async move {
+    let ctx = ReaderCtx {
+        shared: shared.clone(),
+        inbox: inbox.clone(),
+        ping_interval: opts.ping_interval,
+        pong_timeout: opts.pong_timeout,
+        close_timeout: opts.close_timeout,
+    };
+    // Split here, not inside the future: a value the future captures keeps
+    // its space in the future for the future's whole life.
+    let (sink, stream) = ws.split();
+    let run = async move {
         let opened = Instant::now();
-        let (sink, stream) = ws.split();
-        let writer = tokio::spawn(writer(sink, rx, shared.clone(), inbox.clone()));
-        let mut info = reader(
-            stream,
-            ReaderCtx {
-                tx,
-                shared: shared.clone(),
-                inbox,
-                ping_interval,
-                pong_timeout,
-                close_timeout,
-            },
-        )
-        .await;
-        shared.closing.store(true, Ordering::Release);
-        shared.done.notify_one();
-        let unsent = writer.await.unwrap_or_default();
-        info.unsent = unsent;
+        // The writer is a task of its own, so a send does not poll the
+        // reader and an arriving message does not poll the writer.
+        let writer = tokio::spawn(writer(sink, shared.clone(), inbox));
+        let stop_writer = StopWriter(&shared);
+        let mut info = reader(stream, ctx).await;
+        drop(stop_writer);
+        info.unsent = writer.await.unwrap_or_default();
         info.uptime = opened.elapsed();
         tracing::debug!(
             code = info.code,
@@ -240,8 +298,42 @@ pub fn spawn_connection(
             "transport: connection closed"
         );
         info
-    });
-    (conn, task)
+    };
+    (conn, run)
+}
+
+/// Tells the writer to finish (after what is queued) when the reader ends,
+/// or when the connection future is dropped before that.
+struct StopWriter<'a>(&'a Shared);
+
+impl Drop for StopWriter<'_> {
+    fn drop(&mut self) {
+        self.0.closing.store(true, Ordering::Release);
+        self.0.done.notify_one();
+    }
+}
+
+/// [`start_connection`] as a task of its own, for callers that poll it
+/// among other events.
+pub fn spawn_connection(
+    ws: WebSocketStream<Stream>,
+    opts: &ConnectOptions,
+    inbox: Arc<Inbox>,
+) -> (Connection, JoinHandle<CloseInfo>) {
+    let (conn, run) = start_connection(ws, opts, inbox);
+    (conn, tokio::spawn(run))
+}
+
+/// Runs a connection future from [`start_connection`] inline; a panic
+/// inside it becomes [`CloseInfo::task_failed`] instead of unwinding
+/// through the caller's task, as it would for a spawned task. (A plain fn:
+/// an `async fn` would hold `run` twice, as its argument and as the
+/// future it awaits.)
+pub fn run_connection(run: impl Future<Output = CloseInfo>) -> impl Future<Output = CloseInfo> {
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(run)
+        .catch_unwind()
+        .map(|r| r.unwrap_or_else(|_| CloseInfo::task_failed()))
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocketStream<Stream>, Message>;
@@ -249,26 +341,23 @@ type Source = futures_util::stream::SplitStream<WebSocketStream<Stream>>;
 
 const WRITE_BATCH_BYTES: usize = 1 << 20;
 
-async fn writer(
-    mut sink: Sink,
-    mut rx: mpsc::UnboundedReceiver<Cmd>,
-    shared: Arc<Shared>,
-    inbox: Arc<Inbox>,
-) -> Vec<(u64, Outgoing)> {
+async fn writer(mut sink: Sink, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u64, Outgoing)> {
     let mut failed = false;
+    // What the writer has taken from the queue and not yet written.
+    let mut local: VecDeque<Cmd> = VecDeque::new();
     loop {
-        let first = tokio::select! {
-            biased;
-            cmd = rx.recv() => cmd,
-            _ = shared.done.notified() => None,
-        };
-        let Some(first) = first else { break };
-        let mut next = Some(first);
+        if local.is_empty() && !shared.cmds.take_all(&mut local) {
+            tokio::select! {
+                biased;
+                _ = shared.cmds.ready.notified() => continue,
+                _ = shared.done.notified() => break,
+            }
+        }
         let mut batch_bytes: u64 = 0;
         let mut last_id: Option<u64> = None;
         let mut notify = false;
         let mut result: Result<(), WsError> = Ok(());
-        while let Some(cmd) = next.take() {
+        while let Some(cmd) = local.pop_front() {
             match cmd {
                 Cmd::Send { id, msg, notify: n } => {
                     batch_bytes += msg.len() as u64;
@@ -289,7 +378,9 @@ async fn writer(
             if result.is_err() || batch_bytes as usize >= WRITE_BATCH_BYTES {
                 break;
             }
-            next = rx.try_recv().ok();
+            if local.is_empty() {
+                shared.cmds.take_all(&mut local);
+            }
         }
         if result.is_ok() {
             result = sink.flush().await;
@@ -312,14 +403,15 @@ async fn writer(
             ));
         }
     }
-    // Hand back what was accepted but never written.
-    rx.close();
-    let mut unsent = Vec::new();
-    while let Ok(cmd) = rx.try_recv() {
-        if let Cmd::Send { id, msg, .. } = cmd {
-            unsent.push((id, msg));
-        }
-    }
+    // Hand back what was accepted but never written, in order.
+    local.extend(shared.cmds.close());
+    let unsent = local
+        .into_iter()
+        .filter_map(|cmd| match cmd {
+            Cmd::Send { id, msg, .. } => Some((id, msg)),
+            _ => None,
+        })
+        .collect();
     if !failed {
         let _ = sink.close().await;
     }
@@ -327,7 +419,6 @@ async fn writer(
 }
 
 struct ReaderCtx {
-    tx: mpsc::UnboundedSender<Cmd>,
     shared: Arc<Shared>,
     inbox: Arc<Inbox>,
     ping_interval: Option<Duration>,
@@ -434,8 +525,13 @@ async fn reader(mut stream: Source, ctx: ReaderCtx) -> CloseInfo {
                 continue;
             }
         }
-        let ping_at = ping_deadline.unwrap_or(far_at);
-        let close_at = close_deadline.unwrap_or(far_at);
+        // One timer for both deadlines (a Sleep is 112 bytes of every
+        // connection's future): the close deadline wins when it is due.
+        let timer_at = match (close_deadline, ping_deadline) {
+            (Some(c), Some(p)) => c.min(p),
+            (Some(d), None) | (None, Some(d)) => d,
+            (None, None) => far_at,
+        };
         tokio::select! {
             biased;
             _ = ctx.shared.abort.notified() => {
@@ -458,20 +554,20 @@ async fn reader(mut stream: Source, ctx: ReaderCtx) -> CloseInfo {
                     close_deadline = Some(tokio::time::Instant::now() + ctx.close_timeout);
                 }
             }
-            _ = tokio::time::sleep_until(close_at), if close_deadline.is_some() => {
-                if let Some((code, reason)) = received_close.take() {
-                    return CloseInfo { code, reason, was_clean: false, by_server: !initiated_by_us, error: None, unsent: Vec::new(), uptime: Duration::ZERO };
+            _ = tokio::time::sleep_until(timer_at), if close_deadline.is_some() || ping_deadline.is_some() => {
+                if close_deadline.is_some_and(|d| d <= timer_at) {
+                    if let Some((code, reason)) = received_close.take() {
+                        return CloseInfo { code, reason, was_clean: false, by_server: !initiated_by_us, error: None, unsent: Vec::new(), uptime: Duration::ZERO };
+                    }
+                    return abnormal(format!(
+                        "close timeout: the server did not answer the close frame within {} ms",
+                        ctx.close_timeout.as_millis()
+                    ), false);
                 }
-                return abnormal(format!(
-                    "close timeout: the server did not answer the close frame within {} ms",
-                    ctx.close_timeout.as_millis()
-                ), false);
-            }
-            _ = tokio::time::sleep_until(ping_at), if ping_deadline.is_some() => {
                 if awaiting_pong {
                     return abnormal("pong timeout", true);
                 }
-                if ctx.tx.send(Cmd::Ping).is_err() {
+                if ctx.shared.cmds.push(Cmd::Ping).is_err() {
                     ping_deadline = None;
                     continue;
                 }
@@ -515,12 +611,12 @@ async fn reader(mut stream: Source, ctx: ReaderCtx) -> CloseInfo {
                 }
                 Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
                     let reason = format!("message too big: {size} bytes is over maxPayload ({max_size} bytes)");
-                    let _ = ctx.tx.send(Cmd::Close { code: Some(1009), reason: clamp_reason(&reason) });
+                    let _ = ctx.shared.cmds.push(Cmd::Close { code: Some(1009), reason: clamp_reason(&reason) });
                     return failed_with(1009, reason);
                 }
                 Some(Err(WsError::Utf8(_))) => {
                     let reason = "invalid UTF-8 in a text frame from the server".to_string();
-                    let _ = ctx.tx.send(Cmd::Close { code: Some(1007), reason: reason.clone() });
+                    let _ = ctx.shared.cmds.push(Cmd::Close { code: Some(1007), reason: reason.clone() });
                     return failed_with(1007, reason);
                 }
                 Some(Err(WsError::Protocol(p))) => {
@@ -532,7 +628,7 @@ async fn reader(mut stream: Source, ctx: ReaderCtx) -> CloseInfo {
                         return abnormal("the server closed the TCP connection without a close frame", true);
                     }
                     let reason = format!("protocol error from the server: {p}");
-                    let _ = ctx.tx.send(Cmd::Close { code: Some(1002), reason: clamp_reason(&reason) });
+                    let _ = ctx.shared.cmds.push(Cmd::Close { code: Some(1002), reason: clamp_reason(&reason) });
                     return failed_with(1002, reason);
                 }
                 Some(Err(WsError::Io(e))) => {
