@@ -40,7 +40,7 @@ class WebSocket extends EventTarget {
   #written = 0
   #pendingSends = [] // [{ id, resolve, reject }] in id order (sendAsync)
   #blobChain = null // ordering for Blob sends
-  #iterators = new Set()
+  #iterators = null // Set of live async iterators, made on first use
 
   /**
    * @param {string | URL} url
@@ -181,7 +181,7 @@ class WebSocket extends EventTarget {
         for (const w of waiting.splice(0)) err ? w.reject(err) : w.resolve({ value: undefined, done: true })
       },
     }
-    this.#iterators.add(it)
+    ;(this.#iterators ??= new Set()).add(it)
     if (this.#readyState === CLOSED) it.end(null)
     const self = this
     return {
@@ -194,7 +194,7 @@ class WebSocket extends EventTarget {
         return new Promise((resolve, reject) => waiting.push({ resolve, reject }))
       },
       return() {
-        self.#iterators.delete(it)
+        self.#iterators?.delete(it)
         it.end(null)
         queue.length = 0
         return Promise.resolve({ value: undefined, done: true })
@@ -209,7 +209,7 @@ class WebSocket extends EventTarget {
 
   #message(data, ts) {
     if (this.#readyState !== OPEN) return
-    if (this.#iterators.size !== 0) for (const it of this.#iterators) it.push(data)
+    if (this.#iterators !== null) for (const it of this.#iterators) it.push(data)
     this[kMessageListeners].dispatch(data, this.#origin, ts)
   }
 
@@ -248,8 +248,9 @@ class WebSocket extends EventTarget {
           this.#native.release()
         } finally {
           const failure = ev.wasClean ? null : Object.assign(new Error(`WebSocket closed abnormally (${ev.code}): ${ev.reason}`), { code: ev.code, reason: ev.reason })
-          for (const it of this.#iterators) it.end(failure)
-          this.#iterators.clear()
+          const iterators = this.#iterators
+          this.#iterators = null
+          if (iterators !== null) for (const it of iterators) it.end(failure)
           this.dispatchEvent(new CloseEvent('close', { code: ev.code, reason: ev.reason, wasClean: ev.wasClean }))
         }
         break
