@@ -54,7 +54,7 @@ fn run(url: String, opts: ConnectOptions, shared: Arc<Shared>) -> impl Future<Ou
         let Some(conn) = opening.await else {
             return;
         };
-        let close = transport::run_connection(conn).await;
+        let close = conn.await;
         if let Some(err) = &close.error {
             shared.push(json!({"type": "error", "message": err, "kind": "connection"}));
         }

@@ -395,7 +395,7 @@ async fn attempt(inner: &Inner) -> Step {
         task
     };
     // 3. Run until it ends (close() and abort() act on the connection).
-    let close = transport::run_connection(task).await;
+    let close = task.await;
     let ask = {
         let mut st = inner.st.lock().unwrap();
         st.conn = None;

@@ -1,6 +1,8 @@
-//! The connection actor: one reader task, one writer task, and a handle.
+//! The connection actor: a reader, a writer task, and a handle.
 //!
-//! The reader owns the receiving half: it pushes messages to the [`Inbox`],
+//! [`start_connection`] returns the reader as a future that the caller runs
+//! in its own task (the WebSocket binding and the reconnecting driver do), or
+//! that [`spawn_connection`] runs as a task. The reader owns the receiving half: it pushes messages to the [`Inbox`],
 //! parks while the inbox is full (backpressure), tracks pongs, and decides
 //! how the connection ended. The writer owns the sending half: it writes
 //! everything queued in one go and flushes once per batch, then reports the
@@ -245,7 +247,8 @@ impl Connection {
 /// with the connection's [`CloseInfo`]. The caller runs it inside its own
 /// task (each spawned task costs a 128-byte-aligned cell of its own, which
 /// adds up over thousands of idle connections), or spawns it with
-/// [`spawn_connection`].
+/// [`spawn_connection`]. A panic inside it ends it with
+/// [`CloseInfo::task_failed`], as a failed task would.
 pub fn start_connection(
     ws: WebSocketStream<Stream>,
     opts: &ConnectOptions,
@@ -299,7 +302,7 @@ pub fn start_connection(
         );
         info
     };
-    (conn, run)
+    (conn, closing_on_panic(run))
 }
 
 /// Tells the writer to finish (after what is queued) when the reader ends,
@@ -324,12 +327,12 @@ pub fn spawn_connection(
     (conn, tokio::spawn(run))
 }
 
-/// Runs a connection future from [`start_connection`] inline; a panic
-/// inside it becomes [`CloseInfo::task_failed`] instead of unwinding
-/// through the caller's task, as it would for a spawned task. (A plain fn:
-/// an `async fn` would hold `run` twice, as its argument and as the
-/// future it awaits.)
-pub fn run_connection(run: impl Future<Output = CloseInfo>) -> impl Future<Output = CloseInfo> {
+/// `run`, ending with [`CloseInfo::task_failed`] instead of unwinding
+/// through the caller's task. (A plain fn: an `async fn` would hold `run`
+/// twice, as its argument and as the future it awaits.)
+fn closing_on_panic(
+    run: impl Future<Output = CloseInfo> + Send,
+) -> impl Future<Output = CloseInfo> + Send {
     use futures_util::FutureExt;
     std::panic::AssertUnwindSafe(run)
         .catch_unwind()
@@ -649,5 +652,90 @@ async fn reader(mut stream: Source, ctx: ReaderCtx) -> CloseInfo {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commands() -> Commands {
+        Commands {
+            queue: Mutex::new(CmdQueue::default()),
+            ready: Notify::new(),
+        }
+    }
+
+    fn send(id: u64) -> Cmd {
+        Cmd::Send {
+            id,
+            msg: Outgoing::Text(format!("m{id}").into()),
+            notify: false,
+        }
+    }
+
+    fn ids(cmds: &VecDeque<Cmd>) -> Vec<u64> {
+        cmds.iter()
+            .map(|c| match c {
+                Cmd::Send { id, .. } => *id,
+                _ => 0,
+            })
+            .collect()
+    }
+
+    /// The writer takes everything queued, in order, in one swap; a push to
+    /// an empty queue leaves a wake-up for a writer that is not waiting yet.
+    #[test]
+    fn commands_are_taken_whole_and_in_order() {
+        let c = commands();
+        let mut local = VecDeque::new();
+        assert!(!c.take_all(&mut local), "an empty queue gave commands");
+        for id in 1..=3 {
+            assert!(c.push(send(id)).is_ok());
+        }
+        // The permit stored by the first push: the wait completes at once.
+        assert!(
+            futures_util::FutureExt::now_or_never(c.ready.notified()).is_some(),
+            "a push to an empty queue left no wake-up"
+        );
+        assert!(c.take_all(&mut local));
+        assert_eq!(ids(&local), [1, 2, 3]);
+        local.clear();
+        assert!(!c.take_all(&mut local));
+    }
+
+    /// After close, a push is refused and handed back, and close returns
+    /// what was still queued, in order.
+    #[test]
+    fn close_hands_back_the_queue_and_refuses_more() {
+        let c = commands();
+        c.push(send(1)).ok().unwrap();
+        c.push(send(2)).ok().unwrap();
+        assert_eq!(ids(&c.close()), [1, 2]);
+        match c.push(send(3)) {
+            Err(Cmd::Send { id, .. }) => assert_eq!(id, 3),
+            _ => panic!("a push after close was accepted"),
+        }
+        assert!(c.close().is_empty());
+    }
+
+    /// A drained deque that grew past KEEP_CMD_CAPACITY is not kept.
+    #[test]
+    fn a_burst_does_not_pin_its_memory() {
+        let c = commands();
+        let mut local = VecDeque::new();
+        for id in 0..1000 {
+            c.push(send(id)).ok().unwrap();
+        }
+        assert!(c.take_all(&mut local));
+        assert_eq!(local.len(), 1000);
+        local.clear();
+        assert!(!c.take_all(&mut local));
+        assert!(
+            local.capacity() <= KEEP_CMD_CAPACITY,
+            "kept {} slots",
+            local.capacity()
+        );
+        assert!(c.queue.lock().unwrap().items.capacity() <= KEEP_CMD_CAPACITY);
     }
 }

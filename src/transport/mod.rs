@@ -19,9 +19,7 @@ pub mod options;
 pub mod stream;
 pub mod tls;
 
-pub use connection::{
-    CloseInfo, Connection, Outgoing, run_connection, spawn_connection, start_connection,
-};
+pub use connection::{CloseInfo, Connection, Outgoing, spawn_connection, start_connection};
 pub use dial::{ConnectInfo, connect};
 pub use error::{ConnectError, ConnectErrorKind};
 pub use inbox::{InboundEvent, Inbox};
