@@ -207,6 +207,36 @@ test('peer going away mid-frame', async () => {
   assert.match(log[2].reason, /middle of a frame|without a close frame/)
 })
 
+test('frames in the same read as the 101: fragments joined, a ping between them answered, close echoed', async () => {
+  const ws = new WebSocket(server.url('/raw-frames/fragmented'))
+  ws.binaryType = 'arraybuffer'
+  const { log, done } = record(ws)
+  await done
+  assert.deepEqual(log.map((e) => e.type), ['open', 'message', 'message', 'close'])
+  assert.equal(log[1].data, 'héllo wörld')
+  assert.deepEqual([...new Uint8Array(log[2].data)], [1, 2, 3])
+  assert.equal(log[3].code, 1000)
+  assert.equal(log[3].reason, 'done')
+  assert.equal(log[3].wasClean, true)
+  const conn = (await server.waitForEvent((e) => e.path === '/raw-frames/fragmented' && e.type === 'pong')).conn
+  assert.equal(server.events.find((e) => e.conn === conn && e.type === 'pong').payload, 'p1')
+  const reply = await server.waitForEvent((e) => e.conn === conn && e.type === 'close')
+  assert.deepEqual([reply.code, reply.reason], [1000, 'done'])
+})
+
+test('protocol violations from the server close with 1002 and name the violation', async () => {
+  for (const [which, why] of [['masked', /masked frame/], ['opcode', /unknown opcode 3/]]) {
+    const ws = new WebSocket(server.url(`/raw-frames/${which}`))
+    const { log, done } = record(ws)
+    await done
+    assert.deepEqual(log.map((e) => e.type), ['open', 'error', 'close'], which)
+    assert.equal(log[2].code, 1002, which)
+    assert.match(log[2].reason, why)
+    const sent = await server.waitForEvent((e) => e.path === `/raw-frames/${which}` && e.type === 'close')
+    assert.equal(sent.code, 1002, `${which}: the close frame the server got`)
+  }
+})
+
 test('a dead peer is found by ping: 1006 "pong timeout"', async () => {
   const ws = new WebSocket(server.url('/no-pong'), undefined, { pingInterval: 50, pongTimeout: 50 })
   const { log, done } = record(ws)

@@ -9,6 +9,12 @@
 //   /drop-mid-frame[?rst=1]       101, then the first half of a text frame, then destroy the
 //                                 socket (FIN; rst=1: TCP RST)
 //   /no-pong                      101, then silence: no pong, no close reply, nothing
+//   /raw-frames/<case>            101 and frames in one write (so they arrive in the same read):
+//                                 fragmented: a text message in 2 fragments split inside a
+//                                 character, a ping ("p1") between them, a binary message in 2
+//                                 fragments; after the client's pong, close 1000 "done".
+//                                 masked: a masked text frame. opcode: a frame with reserved
+//                                 opcode 3. The client's frames are logged ('pong', 'close').
 //   /invalid-utf8                 101, then a text frame whose payload is not UTF-8
 //   /big?bytes=N[&binary=1]       one message of N bytes ('x' * N), then stay open
 //   /close/<code>[?reason=R]      close with <code>/<R> right after open (codes ws refuses,
@@ -145,17 +151,17 @@ function createFaultServer({ tls, host = '127.0.0.1' } = {}) {
     return new Promise((resolve) => waiters.add({ pred, resolve }));
   }
 
-  function rawUpgrade(req, socket, conn, path) {
+  function rawUpgrade(req, socket, conn, path, after = Buffer.alloc(0)) {
     const key = req.headers['sec-websocket-key'];
     if (!key) {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return false;
     }
-    socket.write(
+    socket.write(Buffer.concat([Buffer.from(
       'HTTP/1.1 101 Switching Protocols\r\n' +
       'Upgrade: websocket\r\n' +
       'Connection: Upgrade\r\n' +
-      `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`);
+      `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`), after]));
     log({ conn, path, type: 'open', raw: true });
     socket.on('close', () => log({ conn, path, type: 'socket-close' }));
     socket.on('error', () => {});
@@ -203,6 +209,33 @@ function createFaultServer({ tls, host = '127.0.0.1' } = {}) {
         }));
         return;
       }
+      case 'raw-frames': {
+        const which = path.split('/')[2];
+        const text = Buffer.from('héllo wörld', 'utf8');
+        const frames = {
+          fragmented: [
+            frame(0x1, text.subarray(0, 2), { fin: false }), // ends inside 'é'
+            frame(0x9, Buffer.from('p1')),
+            frame(0x0, text.subarray(2)),
+            frame(0x2, Buffer.from([1, 2]), { fin: false }),
+            frame(0x0, Buffer.from([3])),
+          ],
+          masked: [Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x68 ^ 1, 0x69 ^ 2])],
+          opcode: [frame(0x3, Buffer.from('?'))],
+        }[which];
+        if (!frames) throw new Error(`no raw-frames case ${which}`);
+        if (!rawUpgrade(req, socket, conn, path, Buffer.concat(frames))) return;
+        socket.on('data', frameReader((f) => {
+          if (f.opcode === 0xA) {
+            log({ conn, path, type: 'pong', payload: f.payload.toString('utf8') });
+            socket.write(frame(0x8, closePayload(1000, 'done')));
+          } else if (f.opcode === 0x8) {
+            log({ conn, path, type: 'close', code: f.payload.length >= 2 ? f.payload.readUInt16BE(0) : null, reason: f.payload.subarray(2).toString('utf8') });
+            socket.end();
+          }
+        }));
+        return;
+      }
       default:
         throw new Error(kind);
     }
@@ -232,8 +265,8 @@ function createFaultServer({ tls, host = '127.0.0.1' } = {}) {
         'Connection: close\r\n\r\n'), b]));
       return;
     }
-    if (path === '/hang' || path === '/drop-mid-frame' || path === '/no-pong') {
-      handleRaw(path.slice(1), req, socket, head, conn, url);
+    if (path === '/hang' || path === '/drop-mid-frame' || path === '/no-pong' || parts[0] === 'raw-frames') {
+      handleRaw(parts[0], req, socket, head, conn, url);
       return;
     }
     if (parts[0] === 'close' && parts.length === 2) {

@@ -283,11 +283,7 @@ async fn steps(url: &str, opts: &ProbeOptions, run: &mut Run) -> Result<Outcome,
     Err(f)
 }
 
-async fn exchange(
-    ws: tokio_tungstenite::WebSocketStream<Stream>,
-    opts: &ProbeOptions,
-    run: &mut Run,
-) -> Outcome {
+async fn exchange(ws: Stream, opts: &ProbeOptions, run: &mut Run) -> Outcome {
     let notify = Arc::new(Notify::new());
     let inbox = Arc::new(Inbox::notifying(
         notify.clone(),

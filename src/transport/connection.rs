@@ -2,11 +2,16 @@
 //!
 //! [`start_connection`] returns the reader as a future that the caller runs
 //! in its own task (the WebSocket binding and the reconnecting driver do), or
-//! that [`spawn_connection`] runs as a task. The reader owns the receiving half: it pushes messages to the [`Inbox`],
-//! parks while the inbox is full (backpressure), tracks pongs, and decides
-//! how the connection ended. The writer owns the sending half: it writes
-//! everything queued in one go and flushes once per batch, then reports the
-//! bytes written (`bufferedAmount`) and the last written id (`sendAsync`).
+//! that [`spawn_connection`] runs as a task. The stream is split in two.
+//! The reader owns the receiving half and reads frames with
+//! [`FrameReader`]: it pushes messages to the [`Inbox`], parks while the
+//! inbox is full (backpressure), asks the writer to answer pings and the
+//! server's close frame, tracks pongs, and decides how the connection
+//! ended. The writer owns the sending half (tungstenite writes the frames):
+//! it writes everything queued in one go and flushes once per batch, then
+//! reports the bytes written (`bufferedAmount`) and the last written id
+//! (`sendAsync`). Nothing is written after a close frame, and no message
+//! after the server's close frame was read.
 //! The connection ends with a [`CloseInfo`] that says who closed it and why,
 //! and hands back every message that was accepted but never written.
 
@@ -15,16 +20,22 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::json;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes, error::CapacityError};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
+use super::frames::{Frame, FrameReader, ReadError};
 use super::inbox::{InboundEvent, Inbox};
 use super::options::ConnectOptions;
 use super::stream::Stream;
@@ -67,6 +78,8 @@ enum Cmd {
         notify: bool,
     },
     Ping,
+    /// The answer to the server's ping.
+    Pong(Bytes),
     Close {
         code: Option<u16>,
         reason: String,
@@ -172,6 +185,8 @@ struct Shared {
     next_id: AtomicU64,
     accepted: AtomicU64,
     closing: AtomicBool,
+    /// The server's close frame was read: what is still queued is not sent.
+    peer_closed: AtomicBool,
     close_sent: Notify,
     writer_failed: Notify,
     writer_error: Mutex<Option<String>>,
@@ -250,7 +265,7 @@ impl Connection {
 /// [`spawn_connection`]. A panic inside it ends it with
 /// [`CloseInfo::task_failed`], as a failed task would.
 pub fn start_connection(
-    ws: WebSocketStream<Stream>,
+    stream: Stream,
     opts: &ConnectOptions,
     inbox: Arc<Inbox>,
 ) -> (Connection, impl Future<Output = CloseInfo> + Send + use<>) {
@@ -262,6 +277,7 @@ pub fn start_connection(
         next_id: AtomicU64::new(1),
         accepted: AtomicU64::new(0),
         closing: AtomicBool::new(false),
+        peer_closed: AtomicBool::new(false),
         close_sent: Notify::new(),
         writer_failed: Notify::new(),
         writer_error: Mutex::new(None),
@@ -274,20 +290,21 @@ pub fn start_connection(
     let ctx = ReaderCtx {
         shared: shared.clone(),
         inbox: inbox.clone(),
+        max_payload: opts.max_payload,
         ping_interval: opts.ping_interval,
         pong_timeout: opts.pong_timeout,
         close_timeout: opts.close_timeout,
     };
     // Split here, not inside the future: a value the future captures keeps
     // its space in the future for the future's whole life.
-    let (sink, stream) = ws.split();
+    let (read, write) = tokio::io::split(stream);
     let run = async move {
         let opened = Instant::now();
         // The writer is a task of its own, so a send does not poll the
         // reader and an arriving message does not poll the writer.
-        let writer = tokio::spawn(writer(sink, shared.clone(), inbox));
+        let writer = tokio::spawn(writer(WriteOnly(write), shared.clone(), inbox));
         let stop_writer = StopWriter(&shared);
-        let mut info = reader(stream, ctx).await;
+        let mut info = reader(read, ctx).await;
         drop(stop_writer);
         info.unsent = writer.await.unwrap_or_default();
         info.uptime = opened.elapsed();
@@ -319,11 +336,11 @@ impl Drop for StopWriter<'_> {
 /// [`start_connection`] as a task of its own, for callers that poll it
 /// among other events.
 pub fn spawn_connection(
-    ws: WebSocketStream<Stream>,
+    stream: Stream,
     opts: &ConnectOptions,
     inbox: Arc<Inbox>,
 ) -> (Connection, JoinHandle<CloseInfo>) {
-    let (conn, run) = start_connection(ws, opts, inbox);
+    let (conn, run) = start_connection(stream, opts, inbox);
     (conn, tokio::spawn(run))
 }
 
@@ -339,13 +356,68 @@ fn closing_on_panic(
         .map(|r| r.unwrap_or_else(|_| CloseInfo::task_failed()))
 }
 
-type Sink = futures_util::stream::SplitSink<WebSocketStream<Stream>, Message>;
-type Source = futures_util::stream::SplitStream<WebSocketStream<Stream>>;
+/// The sending half, for tungstenite's writer: frames are read by
+/// [`FrameReader`] from the other half, so a read here is a bug and fails
+/// loudly instead of waiting forever.
+struct WriteOnly(WriteHalf<Stream>);
+
+impl AsyncRead for WriteOnly {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        _: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Poll::Ready(Err(io::Error::other(
+            "internal error: the writer tried to read (frames are read by the reader)",
+        )))
+    }
+}
+
+impl AsyncWrite for WriteOnly {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
 
 const WRITE_BATCH_BYTES: usize = 1 << 20;
 
-async fn writer(mut sink: Sink, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u64, Outgoing)> {
+async fn writer(io: WriteOnly, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u64, Outgoing)> {
+    let mut config = WebSocketConfig::default();
+    // Frames are written as they are fed (no write buffering) and nothing
+    // is read through this half, so tungstenite's read buffer stays empty.
+    config.write_buffer_size = 0;
+    config.read_buffer_size = 0;
+    let mut sink = WebSocketStream::from_raw_socket(io, Role::Client, Some(config)).await;
     let mut failed = false;
+    // Whether a close frame was written: nothing may follow it.
+    let mut close_written = false;
+    // Messages not written because a close frame was (or, from the server,
+    // was read) first; handed back in order.
+    let mut held_back: Vec<(u64, Outgoing)> = Vec::new();
     // What the writer has taken from the queue and not yet written.
     let mut local: VecDeque<Cmd> = VecDeque::new();
     loop {
@@ -362,6 +434,12 @@ async fn writer(mut sink: Sink, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(
         let mut result: Result<(), WsError> = Ok(());
         while let Some(cmd) = local.pop_front() {
             match cmd {
+                Cmd::Send { id, msg, .. }
+                    if close_written || shared.peer_closed.load(Ordering::Acquire) =>
+                {
+                    held_back.push((id, msg));
+                }
+                Cmd::Ping | Cmd::Pong(_) | Cmd::Close { .. } if close_written => {}
                 Cmd::Send { id, msg, notify: n } => {
                     batch_bytes += msg.len() as u64;
                     result = sink.feed(msg.into_message()).await;
@@ -369,12 +447,14 @@ async fn writer(mut sink: Sink, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(
                     notify |= n;
                 }
                 Cmd::Ping => result = sink.feed(Message::Ping(Bytes::new())).await,
+                Cmd::Pong(payload) => result = sink.feed(Message::Pong(payload)).await,
                 Cmd::Close { code, reason } => {
                     let frame = code.map(|code| CloseFrame {
                         code: CloseCode::from(code),
                         reason: reason.into(),
                     });
                     result = sink.feed(Message::Close(frame)).await;
+                    close_written = true;
                     shared.close_sent.notify_one();
                 }
             }
@@ -408,15 +488,13 @@ async fn writer(mut sink: Sink, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(
     }
     // Hand back what was accepted but never written, in order.
     local.extend(shared.cmds.close());
-    let unsent = local
-        .into_iter()
-        .filter_map(|cmd| match cmd {
-            Cmd::Send { id, msg, .. } => Some((id, msg)),
-            _ => None,
-        })
-        .collect();
+    let mut unsent = held_back;
+    unsent.extend(local.into_iter().filter_map(|cmd| match cmd {
+        Cmd::Send { id, msg, .. } => Some((id, msg)),
+        _ => None,
+    }));
     if !failed {
-        let _ = sink.close().await;
+        let _ = SinkExt::close(&mut sink).await;
     }
     unsent
 }
@@ -424,6 +502,7 @@ async fn writer(mut sink: Sink, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(
 struct ReaderCtx {
     shared: Arc<Shared>,
     inbox: Arc<Inbox>,
+    max_payload: usize,
     ping_interval: Option<Duration>,
     pong_timeout: Duration,
     close_timeout: Duration,
@@ -473,12 +552,16 @@ const FAST_GROUP_EVENTS: usize = 64;
 /// ...or this many payload bytes.
 const FAST_GROUP_BYTES: usize = 64 * 1024;
 
-async fn reader(mut stream: Source, ctx: ReaderCtx) -> CloseInfo {
+type Read = ReadHalf<Stream>;
+type Item = Result<Option<Frame>, ReadError>;
+
+async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
+    let mut frames = FrameReader::new(ctx.max_payload);
     let far = Duration::from_secs(86400 * 365);
     // One clock read for the "no deadline" placeholder, not two per message.
     let far_at = tokio::time::Instant::now() + far;
     // An item taken by the fast path below that it does not handle itself.
-    let mut stashed: Option<Option<Result<Message, WsError>>> = None;
+    let mut stashed: Option<Item> = None;
     let mut received_close: Option<(u16, String)> = None;
     let mut initiated_by_us = false;
     let mut close_deadline: Option<tokio::time::Instant> = None;
@@ -506,9 +589,9 @@ async fn reader(mut stream: Source, ctx: ReaderCtx) -> CloseInfo {
             let mut n = 0;
             let mut group_bytes = 0;
             while n < 1024 && !ctx.inbox.is_full() {
-                let event = match futures_util::FutureExt::now_or_never(stream.next()) {
-                    Some(Some(Ok(Message::Text(t)))) => InboundEvent::Text(t),
-                    Some(Some(Ok(Message::Binary(b)))) => InboundEvent::Binary(b),
+                let event = match futures_util::FutureExt::now_or_never(frames.next(&mut io)) {
+                    Some(Ok(Some(Frame::Text(t)))) => InboundEvent::Text(t),
+                    Some(Ok(Some(Frame::Binary(b)))) => InboundEvent::Binary(b),
                     Some(other) => {
                         stashed = Some(other);
                         break;
@@ -577,64 +660,74 @@ async fn reader(mut stream: Source, ctx: ReaderCtx) -> CloseInfo {
                 awaiting_pong = true;
                 ping_deadline = Some(tokio::time::Instant::now() + ctx.pong_timeout);
             }
-            item = async { match stashed.take() { Some(i) => i, None => stream.next().await } } => match item {
-                Some(Ok(Message::Text(t))) => {
+            item = async { match stashed.take() { Some(i) => i, None => frames.next(&mut io).await } } => match item {
+                Ok(Some(Frame::Text(t))) => {
                     if received_close.is_none() {
                         ctx.inbox.push(InboundEvent::Text(t));
                     }
                 }
-                Some(Ok(Message::Binary(b))) => {
+                Ok(Some(Frame::Binary(b))) => {
                     if received_close.is_none() {
                         ctx.inbox.push(InboundEvent::Binary(b));
                     }
                 }
-                Some(Ok(Message::Pong(_))) => {
+                Ok(Some(Frame::Pong(_))) => {
                     if awaiting_pong {
                         awaiting_pong = false;
                         ping_deadline = ctx.ping_interval.map(|i| tokio::time::Instant::now() + i);
                     }
                 }
-                Some(Ok(Message::Ping(_))) | Some(Ok(Message::Frame(_))) => {}
-                Some(Ok(Message::Close(frame))) => {
-                    let (code, reason) = match frame {
-                        Some(f) => (u16::from(f.code), f.reason.to_string()),
-                        None => (1005, String::new()),
-                    };
-                    received_close = Some((code, reason));
+                Ok(Some(Frame::Ping(payload))) => {
+                    if received_close.is_none() {
+                        let _ = ctx.shared.cmds.push(Cmd::Pong(payload));
+                    }
+                }
+                Ok(Some(Frame::Close(frame))) => {
+                    let (code, reason) = frame.unwrap_or((1005, String::new()));
                     ctx.shared.closing.store(true, Ordering::Release);
+                    ctx.shared.peer_closed.store(true, Ordering::Release);
+                    // The answer echoes the server's code (the writer sends
+                    // nothing if our own close frame went first).
+                    let _ = ctx.shared.cmds.push(Cmd::Close {
+                        code: (code != 1005).then_some(code),
+                        reason: reason.clone(),
+                    });
+                    received_close = Some((code, reason));
                     if close_deadline.is_none() {
                         close_deadline = Some(tokio::time::Instant::now() + ctx.close_timeout);
                     }
                 }
-                None | Some(Err(WsError::ConnectionClosed)) | Some(Err(WsError::AlreadyClosed)) => {
+                Ok(None) => {
                     return match received_close.take() {
                         Some((code, reason)) => CloseInfo { code, reason, was_clean: true, by_server: !initiated_by_us, error: None, unsent: Vec::new(), uptime: Duration::ZERO },
                         None => abnormal("the server closed the TCP connection without a close frame", true),
                     };
                 }
-                Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
-                    let reason = format!("message too big: {size} bytes is over maxPayload ({max_size} bytes)");
+                Err(e @ ReadError::TooBig { .. }) => {
+                    let reason = e.to_string();
                     let _ = ctx.shared.cmds.push(Cmd::Close { code: Some(1009), reason: clamp_reason(&reason) });
                     return failed_with(1009, reason);
                 }
-                Some(Err(WsError::Utf8(_))) => {
+                Err(ReadError::InvalidUtf8) => {
                     let reason = "invalid UTF-8 in a text frame from the server".to_string();
                     let _ = ctx.shared.cmds.push(Cmd::Close { code: Some(1007), reason: reason.clone() });
                     return failed_with(1007, reason);
                 }
-                Some(Err(WsError::Protocol(p))) => {
-                    use tokio_tungstenite::tungstenite::error::ProtocolError as P;
+                Err(ReadError::Protocol(p)) => {
                     if let Some((code, reason)) = received_close.take() {
                         return CloseInfo { code, reason, was_clean: false, by_server: !initiated_by_us, error: None, unsent: Vec::new(), uptime: Duration::ZERO };
-                    }
-                    if matches!(p, P::ResetWithoutClosingHandshake) {
-                        return abnormal("the server closed the TCP connection without a close frame", true);
                     }
                     let reason = format!("protocol error from the server: {p}");
                     let _ = ctx.shared.cmds.push(Cmd::Close { code: Some(1002), reason: clamp_reason(&reason) });
                     return failed_with(1002, reason);
                 }
-                Some(Err(WsError::Io(e))) => {
+                Err(ReadError::EndedMidFrame) => {
+                    if let Some((code, reason)) = received_close.take() {
+                        return CloseInfo { code, reason, was_clean: false, by_server: !initiated_by_us, error: None, unsent: Vec::new(), uptime: Duration::ZERO };
+                    }
+                    return abnormal("the server went away in the middle of a frame (TCP closed, no close frame)", true);
+                }
+                Err(ReadError::Io(e)) => {
                     if let Some((code, reason)) = received_close.take() {
                         // The server sent its close frame, then reset TCP
                         // (uvicorn before 0.52.1 does this). Keep its code.
@@ -646,9 +739,6 @@ async fn reader(mut stream: Source, ctx: ReaderCtx) -> CloseInfo {
                         _ => format!("the connection failed: {e}"),
                     };
                     return abnormal(why, true);
-                }
-                Some(Err(other)) => {
-                    return abnormal(format!("the connection failed: {other}"), true);
                 }
             }
         }

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 use tokio::time::Instant as TokioInstant;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
@@ -181,6 +180,10 @@ fn upgrade_error(e: WsError) -> ConnectError {
             err.body = body;
             err
         }
+        WsError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => ConnectError::new(
+            Kind::Handshake,
+            format!("the server's answer is not a valid WebSocket handshake: {io}"),
+        ),
         WsError::Io(io) => io_error(io, "during the HTTP upgrade"),
         WsError::Tls(t) => ConnectError::new(Kind::Tls, format!("TLS failed: {t}")),
         other => ConnectError::new(
@@ -212,7 +215,7 @@ fn io_error(io: std::io::Error, during: &str) -> ConnectError {
 pub async fn connect(
     url: &str,
     opts: &ConnectOptions,
-) -> Result<(WebSocketStream<Stream>, ConnectInfo), ConnectError> {
+) -> Result<(Stream, ConnectInfo), ConnectError> {
     // Boxed: the dial's state (DNS, TLS and upgrade futures, several KiB)
     // then lives on the heap only while dialing, instead of inside every
     // caller's future for the whole life of the connection.
@@ -255,7 +258,7 @@ pub async fn dial(
     url: &str,
     opts: &ConnectOptions,
     observe: &mut DialObserver<'_>,
-) -> Result<(WebSocketStream<Stream>, ConnectInfo), DialFailure> {
+) -> Result<(Stream, ConnectInfo), DialFailure> {
     let mut p = Progress {
         step: DialStep::Url,
         info: ConnectInfo::default(),
@@ -305,7 +308,7 @@ async fn dial_steps(
     opts: &ConnectOptions,
     p: &mut Progress,
     observe: &mut DialObserver<'_>,
-) -> Result<WebSocketStream<Stream>, ConnectError> {
+) -> Result<Stream, ConnectError> {
     let t = target(url)?;
     p.info.host = t.host.clone();
 
@@ -359,7 +362,7 @@ async fn dial_steps(
     tracing::debug!(peer = ?p.info.peer, "transport: tcp connected");
     observe(p.step, &p.info, None);
 
-    let stream = if t.secure {
+    let mut stream = if t.secure {
         p.step = DialStep::Tls;
         let started = Instant::now();
         let config =
@@ -410,16 +413,13 @@ async fn dial_steps(
         protocols = ?opts.protocols,
         "transport: sending the upgrade request (header values not logged)"
     );
+    // tungstenite does the upgrade; the connection then reads frames from
+    // the stream itself (`transport::frames`), so the stream hands the
+    // handshake the response's headers and nothing after them.
     let mut config = WebSocketConfig::default();
-    config.max_message_size = Some(opts.max_payload);
-    config.max_frame_size = Some(opts.max_payload);
     config.write_buffer_size = 0;
-    // 4 KiB instead of tungstenite's 128 KiB: it zero-fills and keeps the
-    // whole buffer per connection (146 KiB/conn idle with 128 KiB). Large
-    // messages do not need it: `Stream` reads ahead in 256 KiB steps while
-    // data keeps coming, and 1, 2, 4 or 16 KiB here cost the same CPU per MiB
-    // (docs/notes/bench.md).
-    config.read_buffer_size = 4 * 1024;
+    config.read_buffer_size = 0;
+    stream.scan_upgrade();
     let upgraded = p
         .within(
             "the HTTP upgrade (the server accepted the connection but did not answer the upgrade request)",
@@ -428,6 +428,15 @@ async fn dial_steps(
         .await;
     p.info.upgrade = started.elapsed();
     let (ws, response) = upgraded?.map_err(upgrade_error)?;
+    let stream = ws.into_inner();
+    if !stream.upgrade_cut() {
+        // Cannot happen for a 101 that tungstenite accepted; refuse rather
+        // than lose the bytes that followed it.
+        return Err(ConnectError::new(
+            Kind::Handshake,
+            "internal error: the upgrade response was not recognised as a 101 by clawsock's scanner; please report this with the server's response headers",
+        ));
+    }
     p.info.status = response.status().as_u16();
     let header = |n: &str| {
         response
@@ -441,7 +450,7 @@ async fn dial_steps(
     p.info.extensions = header("sec-websocket-extensions");
     p.info.server = header("server");
     observe(p.step, &p.info, None);
-    Ok(ws)
+    Ok(stream)
 }
 
 /// The upgrade request: `url` with the caller's headers and subprotocols.

@@ -5,7 +5,12 @@
 //!   error ([`error::ConnectError`]) and timing ([`dial::ConnectInfo`]).
 //! - [`tls`]: the rustls configuration (webpki roots, the system store,
 //!   `NODE_EXTRA_CA_CERTS`, a caller's `ca`).
-//! - [`stream`]: a plain or TLS byte stream.
+//! - [`stream`]: a plain or TLS byte stream; it hands the upgrade only the
+//!   101 response's headers.
+//! - [`frames`]: the receiving side of the protocol (tungstenite does the
+//!   upgrade and writes frames); large payloads are read straight into
+//!   buffers from [`pool`].
+//! - [`pool`]: recycled buffers for large payloads, freed when unused.
 //! - [`inbox`]: the bounded inbound queue that hands messages to JS in
 //!   batches, one batch per wake-up, and pauses socket reads when JS lags.
 //! - [`connection`]: the connection actor (read loop, write loop, ping/pong,
@@ -14,8 +19,10 @@
 pub mod connection;
 pub mod dial;
 pub mod error;
+pub mod frames;
 pub mod inbox;
 pub mod options;
+pub mod pool;
 pub mod stream;
 pub mod tls;
 

@@ -8,6 +8,13 @@
 //! into a larger read-ahead buffer ([`READ_AHEAD`]) and the caller is served
 //! from it. The read-ahead buffer exists only while it holds data: an idle
 //! connection holds none.
+//!
+//! While the HTTP upgrade response is read ([`Stream::scan_upgrade`]), a
+//! `101` response is handed over only up to the end of its headers; any
+//! frame bytes that came in the same read wait in the read-ahead buffer.
+//! tungstenite then has nothing left over from the handshake, and the
+//! connection reads its frames from this stream itself
+//! ([`super::frames::FrameReader`]).
 
 use std::io;
 use std::pin::Pin;
@@ -46,6 +53,11 @@ pub struct Stream {
     ahead: BytesMut,
     /// Whether the last read filled what it was offered.
     bulk: bool,
+    /// The upgrade response read so far, while it is being scanned.
+    upgrade: Option<Box<UpgradeScan>>,
+    /// Whether a `101` response was handed over exactly up to the end of
+    /// its headers.
+    upgrade_cut: bool,
 }
 
 impl Stream {
@@ -64,7 +76,23 @@ impl Stream {
             io,
             ahead: BytesMut::new(),
             bulk: false,
+            upgrade: None,
+            upgrade_cut: false,
         }
+    }
+
+    /// Scans what is read next as an HTTP upgrade response (see the module
+    /// docs). Call before the handshake.
+    pub fn scan_upgrade(&mut self) {
+        self.upgrade = Some(Box::default());
+        self.upgrade_cut = false;
+    }
+
+    /// Whether the handshake read a `101` response that ended exactly at its
+    /// headers: nothing after them reached the handshake, so frames can be
+    /// read from this stream without losing a byte.
+    pub fn upgrade_cut(&self) -> bool {
+        self.upgrade_cut
     }
 
     /// Moves read-ahead bytes into `buf`; frees the read-ahead buffer once
@@ -91,6 +119,31 @@ impl AsyncRead for Stream {
         }
         if !this.ahead.is_empty() {
             this.serve_ahead(buf);
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(scan) = this.upgrade.as_mut() {
+            let before = buf.filled().len();
+            ready!(this.io.poll_read(cx, buf))?;
+            let end = buf.filled().len();
+            match scan.feed(&buf.filled()[before..]) {
+                Scan::More => {}
+                Scan::Cut { excess } => {
+                    this.ahead.extend_from_slice(&buf.filled()[end - excess..]);
+                    buf.set_filled(end - excess);
+                    this.upgrade = None;
+                    this.upgrade_cut = true;
+                }
+                Scan::PassThrough => this.upgrade = None,
+                Scan::TooLong => {
+                    this.upgrade = None;
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "the server's 101 response has over {UPGRADE_HEAD_MAX} bytes of headers"
+                        ),
+                    )));
+                }
+            }
             return Poll::Ready(Ok(()));
         }
         if !this.bulk || buf.remaining() >= READ_AHEAD / 2 {
@@ -125,6 +178,76 @@ impl AsyncRead for Stream {
             }
         }
     }
+}
+
+/// The most bytes of headers a `101` response may have.
+const UPGRADE_HEAD_MAX: usize = 64 * 1024;
+
+/// The bytes of an upgrade response seen so far.
+#[derive(Default)]
+struct UpgradeScan {
+    head: Vec<u8>,
+}
+
+/// What to do with a chunk of an upgrade response.
+#[derive(Debug, PartialEq, Eq)]
+enum Scan {
+    /// The headers have not ended yet: hand the chunk over.
+    More,
+    /// A `101` response's headers end inside the chunk; its last `excess`
+    /// bytes are WebSocket data and must be held back.
+    Cut { excess: usize },
+    /// Not a `101` (its body is the error's detail), or no status line
+    /// within [`UPGRADE_HEAD_MAX`] bytes: hand everything over and stop
+    /// scanning (the handshake fails on it).
+    PassThrough,
+    /// A `101` whose headers do not end within [`UPGRADE_HEAD_MAX`] bytes.
+    TooLong,
+}
+
+impl UpgradeScan {
+    fn feed(&mut self, chunk: &[u8]) -> Scan {
+        // A terminator may straddle chunks: look again at the last 2 bytes.
+        let from = self.head.len().saturating_sub(2);
+        self.head.extend_from_slice(chunk);
+        let Some(status_end) = self.head.iter().position(|&b| b == b'\n') else {
+            return if self.head.len() > UPGRADE_HEAD_MAX {
+                Scan::PassThrough
+            } else {
+                Scan::More
+            };
+        };
+        if !is_101(&self.head[..status_end]) {
+            return Scan::PassThrough;
+        }
+        // The headers end at the first empty line ("\r\n" or, leniently as
+        // httparse accepts it, "\n"), which may directly follow the status line.
+        let head = &self.head;
+        let end = (from.max(status_end)..head.len()).find_map(|i| {
+            if head[i] != b'\n' {
+                return None;
+            }
+            match (head.get(i + 1), head.get(i + 2)) {
+                (Some(b'\n'), _) => Some(i + 2),
+                (Some(b'\r'), Some(b'\n')) => Some(i + 3),
+                _ => None,
+            }
+        });
+        match end {
+            Some(end) => Scan::Cut {
+                excess: head.len() - end,
+            },
+            None if self.head.len() > UPGRADE_HEAD_MAX => Scan::TooLong,
+            None => Scan::More,
+        }
+    }
+}
+
+/// Whether an HTTP status line (without its "\n") says 101.
+fn is_101(line: &[u8]) -> bool {
+    let mut parts = line.split(|&b| b == b' ');
+    matches!(parts.next(), Some(v) if v.starts_with(b"HTTP/"))
+        && matches!(parts.next(), Some(code) if code == b"101" || code == b"101\r")
 }
 
 impl AsyncWrite for Stream {
@@ -222,5 +345,55 @@ mod tests {
         );
         stream.write_all(b"k").await.unwrap();
         server.await.unwrap();
+    }
+
+    /// Feeds `chunks` to a scanner; returns what the last chunk gave.
+    fn scan(chunks: &[&[u8]]) -> Vec<Scan> {
+        let mut s = UpgradeScan::default();
+        chunks.iter().map(|c| s.feed(c)).collect()
+    }
+
+    /// A 101 is cut exactly after its headers, wherever the chunks split
+    /// it, so frame bytes in the same read are held back.
+    #[test]
+    fn a_101_is_cut_at_the_end_of_its_headers() {
+        let head = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+        let mut wire = head.to_vec();
+        wire.extend_from_slice(&[0x81, 0x02, b'h', b'i']);
+        for split in 1..wire.len() {
+            let got = scan(&[&wire[..split], &wire[split..]]);
+            let want = if split >= head.len() {
+                vec![Scan::Cut {
+                    excess: split - head.len(),
+                }]
+            } else {
+                vec![Scan::More, Scan::Cut { excess: 4 }]
+            };
+            assert_eq!(got[..want.len()], want[..], "split at {split}");
+        }
+        // Bare "\n" line ends, and no reason phrase.
+        assert_eq!(
+            scan(&[b"HTTP/1.1 101\nA: b\n\nX"]),
+            vec![Scan::Cut { excess: 1 }]
+        );
+    }
+
+    /// Anything but a 101 passes through (the handshake reports it); a 101
+    /// whose headers never end is refused.
+    #[test]
+    fn other_answers_pass_and_endless_headers_fail() {
+        assert_eq!(
+            scan(&[b"HTTP/1.1 403 Forbidden\r\n\r\nno"]),
+            vec![Scan::PassThrough]
+        );
+        assert_eq!(
+            scan(&[&[b'x'; UPGRADE_HEAD_MAX + 1]]),
+            vec![Scan::PassThrough]
+        );
+        let mut long = b"HTTP/1.1 101 OK\r\n".to_vec();
+        long.extend(
+            std::iter::repeat_n(b"X-Filler: 0123456789\r\n", UPGRADE_HEAD_MAX / 20).flatten(),
+        );
+        assert_eq!(scan(&[&long]), vec![Scan::TooLong]);
     }
 }

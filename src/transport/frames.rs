@@ -1,0 +1,584 @@
+//! The receiving side of the WebSocket protocol (RFC 6455 §5) for a client.
+//!
+//! tungstenite does the HTTP upgrade and writes frames; reading is done here
+//! because of where the bytes of a large message land. tungstenite reads
+//! every payload through its own read buffer (at most its `read_buffer_size`
+//! per call, zero-filled first) and then splits it off; that buffer is
+//! fresh memory for every large message, because the previous payload is
+//! still held by JavaScript until V8 collects it. [`FrameReader`] reads a
+//! large payload (at least [`DIRECT_MIN`] bytes) straight from the socket
+//! into a buffer of its exact size, taken from [`super::pool`] where JS has
+//! handed earlier ones back: one kernel copy into warm memory, no zero-fill
+//! and no second copy. Small frames are parsed from a small read buffer and
+//! split off it, as before.
+//!
+//! What it checks is what tungstenite checks for a client: no reserved bits,
+//! no reserved opcodes, no masked frames from a server, control frames final
+//! and at most 125 bytes, continuation frames only inside a fragmented
+//! message, UTF-8 text, the message size limit (`maxPayload`), and a close
+//! frame's code and reason.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use super::pool;
+
+/// A payload at least this big is read straight into its own buffer.
+pub const DIRECT_MIN: usize = 64 * 1024;
+
+/// The smallest read offered to the socket for frame headers and small
+/// payloads (the stream reads ahead in larger steps while data keeps coming).
+const READ_MIN: usize = 4 * 1024;
+
+/// What the reader produces: a whole message or a control frame.
+#[derive(Debug, PartialEq)]
+pub enum Frame {
+    /// A text message (validated UTF-8).
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+    /// A ping; the caller answers it with a pong carrying `payload`.
+    Ping(Bytes),
+    /// A pong.
+    Pong(Bytes),
+    /// A close frame: `None` when it carried no status code (1005).
+    Close(Option<(u16, String)>),
+}
+
+/// Why reading failed.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The server broke the protocol (close with 1002).
+    Protocol(String),
+    /// A message over the size limit (close with 1009).
+    TooBig {
+        /// The message's size so far, in bytes.
+        size: u64,
+        /// The limit.
+        max: usize,
+    },
+    /// A text message or close reason that is not UTF-8 (close with 1007).
+    InvalidUtf8,
+    /// The connection ended in the middle of a frame or message.
+    EndedMidFrame,
+    /// The socket failed.
+    Io(io::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Protocol(why) => write!(f, "protocol error: {why}"),
+            ReadError::TooBig { size, max } => {
+                write!(
+                    f,
+                    "message too big: {size} bytes is over maxPayload ({max} bytes)"
+                )
+            }
+            ReadError::InvalidUtf8 => f.write_str("invalid UTF-8 in a text frame"),
+            ReadError::EndedMidFrame => {
+                f.write_str("the connection ended in the middle of a frame")
+            }
+            ReadError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+fn protocol(why: impl Into<String>) -> ReadError {
+    ReadError::Protocol(why.into())
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Header {
+    fin: bool,
+    opcode: u8,
+    len: usize,
+}
+
+const OP_CONTINUATION: u8 = 0;
+const OP_TEXT: u8 = 1;
+const OP_BINARY: u8 = 2;
+const OP_CLOSE: u8 = 8;
+const OP_PING: u8 = 9;
+const OP_PONG: u8 = 10;
+
+/// A fragmented message being put together.
+struct Partial {
+    text: bool,
+    data: Vec<u8>,
+}
+
+/// Reads frames from a byte stream (see the module docs). Its reads are
+/// cancel-safe: a poll that returns `Pending` leaves no bytes behind.
+pub struct FrameReader {
+    /// Bytes read and not yet parsed: headers and small payloads.
+    buf: BytesMut,
+    /// The header whose payload is being read.
+    header: Option<Header>,
+    /// A large payload being read straight from the socket.
+    direct: Option<Vec<u8>>,
+    /// A fragmented message so far.
+    partial: Option<Partial>,
+    /// Whether a close frame was read (any frame after it is an error).
+    closed: bool,
+    max_payload: usize,
+}
+
+impl FrameReader {
+    /// A reader that refuses messages over `max_payload` bytes.
+    pub fn new(max_payload: usize) -> Self {
+        FrameReader {
+            buf: BytesMut::new(),
+            header: None,
+            direct: None,
+            partial: None,
+            closed: false,
+            max_payload,
+        }
+    }
+
+    /// The next message or control frame; `Ok(None)` when the stream ended
+    /// between messages.
+    pub fn poll_next<R: AsyncRead + Unpin>(
+        &mut self,
+        cx: &mut Context<'_>,
+        io: &mut R,
+    ) -> Poll<Result<Option<Frame>, ReadError>> {
+        loop {
+            if let Some(frame) = self.decode()? {
+                return Poll::Ready(Ok(Some(frame)));
+            }
+            let n = ready!(self.read(cx, io)).map_err(ReadError::Io)?;
+            if n == 0 {
+                let between = self.buf.is_empty()
+                    && self.header.is_none()
+                    && self.direct.is_none()
+                    && self.partial.is_none();
+                return Poll::Ready(if between {
+                    Ok(None)
+                } else {
+                    Err(ReadError::EndedMidFrame)
+                });
+            }
+        }
+    }
+
+    /// [`FrameReader::poll_next`] as a future.
+    pub async fn next<R: AsyncRead + Unpin>(
+        &mut self,
+        io: &mut R,
+    ) -> Result<Option<Frame>, ReadError> {
+        std::future::poll_fn(|cx| self.poll_next(cx, io)).await
+    }
+
+    /// One read from `io` into wherever the next bytes belong.
+    fn read<R: AsyncRead + Unpin>(
+        &mut self,
+        cx: &mut Context<'_>,
+        io: &mut R,
+    ) -> Poll<io::Result<usize>> {
+        if let (Some(direct), Some(h)) = (self.direct.as_mut(), self.header) {
+            // Exactly the rest of this payload, so the next header lands in
+            // `buf`.
+            let rest = h.len - direct.len();
+            let spare = &mut direct.spare_capacity_mut()[..rest];
+            let mut rb = ReadBuf::uninit(spare);
+            ready!(Pin::new(io).poll_read(cx, &mut rb))?;
+            let n = rb.filled().len();
+            // SAFETY: the read initialized `n` bytes of the spare capacity.
+            unsafe { direct.set_len(direct.len() + n) };
+            return Poll::Ready(Ok(n));
+        }
+        self.buf.reserve(READ_MIN);
+        let spare = self.buf.spare_capacity_mut();
+        let mut rb = ReadBuf::uninit(spare);
+        ready!(Pin::new(io).poll_read(cx, &mut rb))?;
+        let n = rb.filled().len();
+        // SAFETY: as above.
+        unsafe { self.buf.set_len(self.buf.len() + n) };
+        Poll::Ready(Ok(n))
+    }
+
+    /// Decodes the next message or control frame from what has been read.
+    fn decode(&mut self) -> Result<Option<Frame>, ReadError> {
+        loop {
+            let header = match self.header {
+                Some(h) => h,
+                None => match self.parse_header()? {
+                    Some(h) => h,
+                    None => return Ok(None),
+                },
+            };
+            let payload = if let Some(direct) = &self.direct {
+                if direct.len() < header.len {
+                    return Ok(None);
+                }
+                pool::bytes(self.direct.take().unwrap())
+            } else if header.len <= self.buf.len() {
+                self.buf.split_to(header.len).freeze()
+            } else if header.len >= DIRECT_MIN {
+                let mut direct = pool::take(header.len);
+                direct.extend_from_slice(&self.buf);
+                self.buf.clear();
+                self.direct = Some(direct);
+                return Ok(None);
+            } else {
+                self.buf.reserve(header.len - self.buf.len());
+                return Ok(None);
+            };
+            self.header = None;
+            if let Some(frame) = self.complete(header, payload)? {
+                return Ok(Some(frame));
+            }
+        }
+    }
+
+    /// Parses a frame header at the start of `buf` and checks it.
+    fn parse_header(&mut self) -> Result<Option<Header>, ReadError> {
+        let b = &self.buf[..];
+        if b.len() < 2 {
+            return Ok(None);
+        }
+        let (fin, rsv, opcode) = (b[0] & 0x80 != 0, b[0] & 0x70, b[0] & 0x0F);
+        let (masked, len7) = (b[1] & 0x80 != 0, b[1] & 0x7F);
+        let (len, at) = match len7 {
+            126 if b.len() < 4 => return Ok(None),
+            126 => (u64::from(u16::from_be_bytes([b[2], b[3]])), 4),
+            127 if b.len() < 10 => return Ok(None),
+            127 => (u64::from_be_bytes(b[2..10].try_into().unwrap()), 10),
+            n => (u64::from(n), 2),
+        };
+        if self.closed {
+            return Err(protocol("the server sent a frame after its close frame"));
+        }
+        if rsv != 0 {
+            return Err(protocol(
+                "reserved bits are set, and no extension was agreed",
+            ));
+        }
+        if masked {
+            return Err(protocol("the server sent a masked frame"));
+        }
+        let control = opcode >= 8;
+        match opcode {
+            OP_CONTINUATION | OP_TEXT | OP_BINARY | OP_CLOSE | OP_PING | OP_PONG => {}
+            _ => return Err(protocol(format!("unknown opcode {opcode}"))),
+        }
+        if control && !fin {
+            return Err(protocol("a fragmented control frame"));
+        }
+        if control && len > 125 {
+            return Err(protocol(format!(
+                "a control frame of {len} bytes (at most 125)"
+            )));
+        }
+        if !control {
+            match (opcode, &self.partial) {
+                (OP_CONTINUATION, None) => {
+                    return Err(protocol(
+                        "a continuation frame outside a fragmented message",
+                    ));
+                }
+                (OP_TEXT | OP_BINARY, Some(_)) => {
+                    return Err(protocol("a new message inside a fragmented message"));
+                }
+                _ => {}
+            }
+            let so_far = self.partial.as_ref().map_or(0, |p| p.data.len() as u64);
+            let size = so_far.saturating_add(len);
+            if size > self.max_payload as u64 {
+                return Err(ReadError::TooBig {
+                    size,
+                    max: self.max_payload,
+                });
+            }
+        }
+        bytes::Buf::advance(&mut self.buf, at);
+        let header = Header {
+            fin,
+            opcode,
+            // Fits: checked against max_payload (data) or 125 (control).
+            len: len as usize,
+        };
+        self.header = Some(header);
+        Ok(Some(header))
+    }
+
+    /// Turns a frame's payload into what the caller sees; `None` for a
+    /// fragment that does not end its message.
+    fn complete(&mut self, h: Header, payload: Bytes) -> Result<Option<Frame>, ReadError> {
+        let data = |text: bool, payload: Bytes| -> Result<Frame, ReadError> {
+            if text {
+                Utf8Bytes::try_from(payload)
+                    .map(Frame::Text)
+                    .map_err(|_| ReadError::InvalidUtf8)
+            } else {
+                Ok(Frame::Binary(payload))
+            }
+        };
+        match h.opcode {
+            OP_PING => Ok(Some(Frame::Ping(payload))),
+            OP_PONG => Ok(Some(Frame::Pong(payload))),
+            OP_CLOSE => {
+                self.closed = true;
+                close_frame(&payload).map(|c| Some(Frame::Close(c)))
+            }
+            OP_TEXT | OP_BINARY if h.fin => data(h.opcode == OP_TEXT, payload).map(Some),
+            OP_TEXT | OP_BINARY => {
+                self.partial = Some(Partial {
+                    text: h.opcode == OP_TEXT,
+                    data: payload.to_vec(),
+                });
+                Ok(None)
+            }
+            _ => {
+                let partial = self.partial.as_mut().expect("checked in parse_header");
+                partial.data.extend_from_slice(&payload);
+                if !h.fin {
+                    return Ok(None);
+                }
+                let Partial { text, data: bytes } = self.partial.take().unwrap();
+                data(text, Bytes::from(bytes)).map(Some)
+            }
+        }
+    }
+}
+
+/// A close frame's code and reason. A code that may not be sent on the wire
+/// (1005, 1006, 1015, reserved or out of range) is reported as 1002, as
+/// tungstenite does.
+fn close_frame(payload: &[u8]) -> Result<Option<(u16, String)>, ReadError> {
+    match payload.len() {
+        0 => Ok(None),
+        1 => Err(protocol("a close frame with a 1-byte payload")),
+        _ => {
+            let code = u16::from_be_bytes([payload[0], payload[1]]);
+            let reason = std::str::from_utf8(&payload[2..]).map_err(|_| ReadError::InvalidUtf8)?;
+            if CloseCode::from(code).is_allowed() {
+                Ok(Some((code, reason.to_string())))
+            } else {
+                Ok(Some((1002, "Protocol violation".to_string())))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::FutureExt;
+
+    /// A server frame (unmasked) with the given first byte and payload.
+    fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![b0];
+        match payload.len() {
+            n if n < 126 => f.push(n as u8),
+            n if n < 65536 => {
+                f.push(126);
+                f.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                f.push(127);
+                f.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        f.extend_from_slice(payload);
+        f
+    }
+
+    /// Feeds `wire` to a reader in reads of at most `chunk` bytes and
+    /// collects everything until the end or the first error.
+    fn read_all(wire: &[u8], chunk: usize, max: usize) -> (Vec<Frame>, Option<ReadError>) {
+        let mut io = tokio_test_io(wire, chunk);
+        let mut r = FrameReader::new(max);
+        let mut out = Vec::new();
+        loop {
+            match r
+                .next(&mut io)
+                .now_or_never()
+                .expect("a read from memory waited")
+            {
+                Ok(Some(f)) => out.push(f),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    /// An in-memory stream that hands out at most `chunk` bytes per read.
+    struct Chunked<'a> {
+        data: &'a [u8],
+        chunk: usize,
+    }
+
+    fn tokio_test_io(data: &[u8], chunk: usize) -> Chunked<'_> {
+        Chunked { data, chunk }
+    }
+
+    impl AsyncRead for Chunked<'_> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let n = self.data.len().min(self.chunk).min(buf.remaining());
+            buf.put_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn text(s: &str) -> Frame {
+        Frame::Text(Utf8Bytes::from(s.to_string()))
+    }
+
+    /// Small and large (direct) messages, split across reads of every size,
+    /// come out whole and in order, with control frames between them.
+    #[test]
+    fn messages_of_every_size_survive_any_split() {
+        let big: Vec<u8> = (0..DIRECT_MIN * 3 + 7).map(|i| (i * 7) as u8).collect();
+        let mut wire = frame(0x81, b"hello");
+        wire.extend(frame(0x82, &big));
+        wire.extend(frame(0x89, b"p"));
+        wire.extend(frame(0x82, &[1, 2, 3]));
+        wire.extend(frame(0x81, "é".repeat(40_000).as_bytes()));
+        wire.extend(frame(0x88, &[0x03, 0xE8, b'b', b'y', b'e']));
+        for chunk in [1, 2, 3, 7, 100, 4096, 65_537, usize::MAX] {
+            let (frames, err) = read_all(&wire, chunk, 1 << 20);
+            assert!(err.is_none(), "chunk {chunk}: {err:?}");
+            assert_eq!(
+                frames,
+                vec![
+                    text("hello"),
+                    Frame::Binary(Bytes::from(big.clone())),
+                    Frame::Ping(Bytes::from_static(b"p")),
+                    Frame::Binary(Bytes::from_static(&[1, 2, 3])),
+                    text(&"é".repeat(40_000)),
+                    Frame::Close(Some((1000, "bye".into()))),
+                ],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    /// A fragmented message is put together, with a control frame between
+    /// its fragments; a character split across fragments is fine.
+    #[test]
+    fn fragments_are_joined() {
+        let e = "é".as_bytes();
+        let mut wire = frame(0x01, &[b'a', e[0]]);
+        wire.extend(frame(0x8A, b""));
+        wire.extend(frame(0x00, &[e[1], b'b']));
+        wire.extend(frame(0x80, b"c"));
+        let (frames, err) = read_all(&wire, 3, 1 << 20);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(frames, vec![Frame::Pong(Bytes::new()), text("aébc")]);
+    }
+
+    fn error_of(wire: Vec<u8>, max: usize) -> ReadError {
+        match read_all(&wire, usize::MAX, max) {
+            (_, Some(e)) => e,
+            (frames, None) => panic!("no error; frames: {frames:?}"),
+        }
+    }
+
+    fn protocol_error(wire: Vec<u8>) -> String {
+        match error_of(wire, 1 << 20) {
+            ReadError::Protocol(why) => why,
+            other => panic!("not a protocol error: {other:?}"),
+        }
+    }
+
+    /// Each protocol violation is refused with a reason naming it.
+    #[test]
+    fn violations_are_refused_by_name() {
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (frame(0xC1, b"x"), "reserved bits"),
+            (frame(0x83, b"x"), "unknown opcode 3"),
+            (frame(0x8B, b"x"), "unknown opcode 11"),
+            (vec![0x81, 0x81, 1, 2, 3, 4, b'x'], "masked"),
+            (frame(0x09, b"x"), "fragmented control"),
+            (frame(0x89, &[0; 126]), "at most 125"),
+            (frame(0x80, b"x"), "continuation frame outside"),
+            (
+                [frame(0x01, b"a"), frame(0x81, b"b")].concat(),
+                "new message inside",
+            ),
+            (frame(0x88, &[3]), "1-byte payload"),
+            (
+                [frame(0x88, &[]), frame(0x81, b"late")].concat(),
+                "after its close",
+            ),
+        ];
+        for (wire, want) in cases {
+            let why = protocol_error(wire);
+            assert!(why.contains(want), "{why:?} does not say {want:?}");
+        }
+    }
+
+    /// Size limits hold for one frame and for a fragmented message as a
+    /// whole, before the payload is read; bad UTF-8 is refused.
+    #[test]
+    fn limits_and_utf8() {
+        match error_of(frame(0x82, &[0; 11]), 10) {
+            ReadError::TooBig { size: 11, max: 10 } => {}
+            other => panic!("{other:?}"),
+        }
+        // Only the header of a 2^40-byte frame arrives: refused at once.
+        let mut huge = vec![0x82, 127];
+        huge.extend_from_slice(&(1u64 << 40).to_be_bytes());
+        match error_of(huge, 1 << 20) {
+            ReadError::TooBig { size, .. } => assert_eq!(size, 1 << 40),
+            other => panic!("{other:?}"),
+        }
+        match error_of([frame(0x02, &[0; 6]), frame(0x80, &[0; 6])].concat(), 10) {
+            ReadError::TooBig { size: 12, max: 10 } => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            error_of(frame(0x81, &[0xC3]), 100),
+            ReadError::InvalidUtf8
+        ));
+        assert!(matches!(
+            error_of(frame(0x88, &[0x03, 0xE8, 0xFF]), 100),
+            ReadError::InvalidUtf8
+        ));
+    }
+
+    /// Close codes: none, an allowed one, and one that may not be sent.
+    #[test]
+    fn close_codes() {
+        assert_eq!(close_frame(&[]).unwrap(), None);
+        assert_eq!(
+            close_frame(&[0x0F, 0xA1, b'R']).unwrap(),
+            Some((4001, "R".into()))
+        );
+        assert_eq!(
+            close_frame(&[0x03, 0xED]).unwrap(),
+            Some((1002, "Protocol violation".into())),
+            "1005 on the wire"
+        );
+    }
+
+    /// The end of the stream between messages is a clean end; inside a
+    /// frame (or a fragmented message, or a large payload) it is an error.
+    #[test]
+    fn end_of_stream() {
+        let (frames, err) = read_all(&frame(0x81, b"ok"), 1, 100);
+        assert_eq!(frames, vec![text("ok")]);
+        assert!(err.is_none());
+        for cut in [
+            frame(0x81, b"ok")[..3].to_vec(),
+            frame(0x01, b"ok"),
+            frame(0x82, &vec![0; DIRECT_MIN])[..DIRECT_MIN / 2].to_vec(),
+        ] {
+            assert!(matches!(error_of(cut, 1 << 20), ReadError::EndedMidFrame));
+        }
+    }
+}
