@@ -195,10 +195,18 @@ impl FrameReader {
             unsafe { direct.set_len(direct.len() + n) };
             return Poll::Ready(Ok(n));
         }
+        let empty = self.buf.is_empty();
         self.buf.reserve(READ_MIN);
         let spare = self.buf.spare_capacity_mut();
         let mut rb = ReadBuf::uninit(spare);
-        ready!(Pin::new(io).poll_read(cx, &mut rb))?;
+        let polled = Pin::new(io).poll_read(cx, &mut rb);
+        if polled.is_pending() && empty {
+            // Nothing to read and nothing kept: an idle connection holds no
+            // read buffer.
+            self.buf = BytesMut::new();
+            return Poll::Pending;
+        }
+        ready!(polled)?;
         let n = rb.filled().len();
         // SAFETY: as above.
         unsafe { self.buf.set_len(self.buf.len() + n) };
@@ -580,5 +588,49 @@ mod tests {
         ] {
             assert!(matches!(error_of(cut, 1 << 20), ReadError::EndedMidFrame));
         }
+    }
+
+    /// A stream that has nothing more to give yet.
+    struct Waiting<'a>(&'a [u8]);
+
+    impl AsyncRead for Waiting<'_> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            if self.0.is_empty() {
+                return Poll::Pending;
+            }
+            let n = self.0.len().min(buf.remaining());
+            buf.put_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Once everything read has been decoded and the socket has nothing
+    /// more, the reader holds no read buffer (idle connections stay small);
+    /// a partly read frame keeps its bytes.
+    #[test]
+    fn an_idle_reader_holds_no_buffer() {
+        let wire = frame(0x81, b"hi");
+        let mut io = Waiting(&wire);
+        let mut r = FrameReader::new(100);
+        assert_eq!(
+            r.next(&mut io).now_or_never().unwrap().unwrap(),
+            Some(text("hi"))
+        );
+        assert!(
+            r.next(&mut io).now_or_never().is_none(),
+            "no data, yet not waiting"
+        );
+        assert_eq!(r.buf.capacity(), 0, "an idle reader kept its buffer");
+
+        let mut io = Waiting(&wire[..3]);
+        let mut r = FrameReader::new(100);
+        assert!(r.next(&mut io).now_or_never().is_none());
+        assert_eq!(r.header.map(|h| h.len), Some(2));
+        assert_eq!(&r.buf[..], b"h", "the partial payload was dropped");
     }
 }
