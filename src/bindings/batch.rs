@@ -3,6 +3,8 @@
 //! Text messages become JS strings, binary messages become Buffers over the
 //! received bytes (never copied: the Buffer keeps the Rust allocation alive
 //! and frees it when collected), control events become plain objects.
+//! Large ASCII texts become external strings over the received bytes, where
+//! the runtime has them ([`external_text`]).
 //!
 //! A socket can opt in to *joined text runs* ([`Waker::join_text_runs`]):
 //! then a run of two or more consecutive small text messages crosses as
@@ -70,6 +72,114 @@ unsafe fn js_string(
         })?;
     }
     Ok(s)
+}
+
+/// Large ASCII text as external Latin-1 strings: V8 keeps the received
+/// bytes instead of copying them into a fresh string on the JS thread.
+///
+/// `node_api_create_external_string_latin1` exists from Node 20.4 on. It is
+/// looked up when first needed rather than linked: the addon is linked with
+/// immediate binding, so a linked symbol that Node lacks would stop the
+/// addon from loading at all. Where it is missing (and on Windows, where
+/// the lookup is not done) text is copied as before.
+///
+/// V8 does not count an external string's bytes as memory it should collect
+/// for, so without help it collects them late, and the reader, which reuses
+/// the buffers they free ([`crate::transport::pool`]), keeps getting fresh
+/// memory. Each creation tells V8 about its bytes
+/// (`napi_adjust_external_memory`), net of the bytes freed since the last
+/// creation: a finalizer makes no Node-API call.
+mod external_text {
+    use std::ffi::c_void;
+    use std::ptr;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use bytes::Bytes;
+    use napi::{check_status, sys};
+    use once_cell::sync::Lazy;
+
+    /// Texts from this size up are external...
+    pub const MIN: usize = crate::transport::frames::DIRECT_MIN;
+    /// ...up to V8's string length limit (on 64-bit), past which creation
+    /// fails.
+    const MAX: usize = (1 << 29) - 24;
+
+    type CreateLatin1 = unsafe extern "C" fn(
+        sys::napi_env,
+        *const std::os::raw::c_char,
+        isize,
+        Option<Release>,
+        *mut c_void,
+        *mut sys::napi_value,
+        *mut bool,
+    ) -> sys::napi_status;
+
+    /// A finalizer (`node_api_basic_finalize`; its env is only passed along).
+    type Release = unsafe extern "C" fn(sys::napi_env, *mut c_void, *mut c_void);
+
+    static CREATE: Lazy<Option<CreateLatin1>> = Lazy::new(lookup);
+
+    #[cfg(unix)]
+    fn lookup() -> Option<CreateLatin1> {
+        // SAFETY: dlsym on the process's global scope with a NUL-terminated
+        // name; a non-null result is that function, whose signature is the
+        // one Node's js_native_api.h declares.
+        let f = unsafe {
+            libc::dlsym(
+                libc::RTLD_DEFAULT,
+                c"node_api_create_external_string_latin1".as_ptr(),
+            )
+        };
+        (!f.is_null()).then(|| unsafe { std::mem::transmute::<*mut c_void, CreateLatin1>(f) })
+    }
+
+    #[cfg(not(unix))]
+    fn lookup() -> Option<CreateLatin1> {
+        None
+    }
+
+    /// Bytes of external strings freed and not yet reported to V8.
+    static FREED: AtomicI64 = AtomicI64::new(0);
+
+    /// Whether `text` goes external.
+    pub fn suits(text: &[u8]) -> bool {
+        (MIN..=MAX).contains(&text.len()) && CREATE.is_some() && text.is_ascii()
+    }
+
+    unsafe extern "C" fn release(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+        // SAFETY: `hint` is the box made in `create`, released once.
+        let bytes = unsafe { Box::from_raw(hint.cast::<Bytes>()) };
+        FREED.fetch_add(bytes.len() as i64, Ordering::Relaxed);
+    }
+
+    /// An external Latin-1 string over ASCII `bytes` (the caller checked
+    /// [`suits`]).
+    pub unsafe fn create(env: sys::napi_env, bytes: Bytes) -> napi::Result<sys::napi_value> {
+        let create = CREATE.expect("checked by suits");
+        let len = bytes.len();
+        let boxed = Box::into_raw(Box::new(bytes));
+        // SAFETY: `boxed` is valid until `release` takes it back.
+        let data = unsafe { (*boxed).as_ptr() };
+        let change = len as i64 - FREED.swap(0, Ordering::Relaxed);
+        let mut total = 0i64;
+        check_status!(unsafe { sys::napi_adjust_external_memory(env, change, &mut total) })?;
+        let (mut value, mut copied) = (ptr::null_mut(), false);
+        // When V8 copied the text, the runtime has already called
+        // `release`. On failure it may not have: the box is then leaked
+        // rather than risk freeing it twice (MAX keeps failure out of reach).
+        check_status!(unsafe {
+            create(
+                env,
+                data.cast(),
+                len as isize,
+                Some(release),
+                boxed.cast(),
+                &mut value,
+                &mut copied,
+            )
+        })?;
+        Ok(value)
+    }
 }
 
 /// A Buffer over `bytes` without copying them: it owns the `Bytes` and
@@ -185,6 +295,15 @@ impl ToNapiValue for Batch {
                     out.push(l)?;
                     out.push(unsafe { js_string(env, &joined, ascii)? })?;
                     continue;
+                }
+                InboundEvent::Text(t) if external_text::suits(t.as_bytes()) => {
+                    match std::mem::replace(
+                        &mut events[i],
+                        InboundEvent::Control(serde_json::Value::Null),
+                    ) {
+                        InboundEvent::Text(t) => unsafe { external_text::create(env, t.into())? },
+                        _ => unreachable!(),
+                    }
                 }
                 InboundEvent::Text(t) => {
                     let b = t.as_bytes();
