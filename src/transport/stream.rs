@@ -28,6 +28,9 @@ use tokio_rustls::client::TlsStream;
 /// Size of one read-ahead read.
 pub const READ_AHEAD: usize = 256 * 1024;
 
+/// Only a filled read of at most this many bytes turns read-ahead on.
+const BULK_OFFER_MAX: usize = 32 * 1024;
+
 /// Plain or TLS.
 enum Io {
     /// `ws://`
@@ -152,7 +155,10 @@ impl AsyncRead for Stream {
             let before = buf.filled().len();
             ready!(this.io.poll_read(cx, buf))?;
             let n = buf.filled().len() - before;
-            this.bulk = n == offered;
+            // A large read that filled is a large payload read to its end
+            // (see `frames`): what follows is a frame header, and reading
+            // ahead would copy the next payload once more.
+            this.bulk = n == offered && offered <= BULK_OFFER_MAX;
             return Poll::Ready(Ok(()));
         }
         // Bulk: one large read, served from the read-ahead buffer.
