@@ -403,7 +403,7 @@ mod tests {
     /// Feeds `wire` to a reader in reads of at most `chunk` bytes and
     /// collects everything until the end or the first error.
     fn read_all(wire: &[u8], chunk: usize, max: usize) -> (Vec<Frame>, Option<ReadError>) {
-        let mut io = tokio_test_io(wire, chunk);
+        let mut io = chunked(wire, chunk);
         let mut r = FrameReader::new(max);
         let mut out = Vec::new();
         loop {
@@ -419,14 +419,20 @@ mod tests {
         }
     }
 
-    /// An in-memory stream that hands out at most `chunk` bytes per read.
+    /// An in-memory stream that hands out at most `chunk` bytes per read;
+    /// at the end it ends, or (`wait_at_end`) has nothing more to give yet.
     struct Chunked<'a> {
         data: &'a [u8],
         chunk: usize,
+        wait_at_end: bool,
     }
 
-    fn tokio_test_io(data: &[u8], chunk: usize) -> Chunked<'_> {
-        Chunked { data, chunk }
+    fn chunked(data: &[u8], chunk: usize) -> Chunked<'_> {
+        Chunked {
+            data,
+            chunk,
+            wait_at_end: false,
+        }
     }
 
     impl AsyncRead for Chunked<'_> {
@@ -435,6 +441,9 @@ mod tests {
             _: &mut Context<'_>,
             buf: &mut ReadBuf<'_>,
         ) -> Poll<io::Result<()>> {
+            if self.data.is_empty() && self.wait_at_end {
+                return Poll::Pending;
+            }
             let n = self.data.len().min(self.chunk).min(buf.remaining());
             buf.put_slice(&self.data[..n]);
             self.data = &self.data[n..];
@@ -590,32 +599,17 @@ mod tests {
         }
     }
 
-    /// A stream that has nothing more to give yet.
-    struct Waiting<'a>(&'a [u8]);
-
-    impl AsyncRead for Waiting<'_> {
-        fn poll_read(
-            mut self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            if self.0.is_empty() {
-                return Poll::Pending;
-            }
-            let n = self.0.len().min(buf.remaining());
-            buf.put_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Poll::Ready(Ok(()))
-        }
-    }
-
     /// Once everything read has been decoded and the socket has nothing
     /// more, the reader holds no read buffer (idle connections stay small);
     /// a partly read frame keeps its bytes.
     #[test]
     fn an_idle_reader_holds_no_buffer() {
         let wire = frame(0x81, b"hi");
-        let mut io = Waiting(&wire);
+        let waiting = |data| Chunked {
+            wait_at_end: true,
+            ..chunked(data, usize::MAX)
+        };
+        let mut io = waiting(&wire);
         let mut r = FrameReader::new(100);
         assert_eq!(
             r.next(&mut io).now_or_never().unwrap().unwrap(),
@@ -627,7 +621,7 @@ mod tests {
         );
         assert_eq!(r.buf.capacity(), 0, "an idle reader kept its buffer");
 
-        let mut io = Waiting(&wire[..3]);
+        let mut io = waiting(&wire[..3]);
         let mut r = FrameReader::new(100);
         assert!(r.next(&mut io).now_or_never().is_none());
         assert_eq!(r.header.map(|h| h.len), Some(2));
