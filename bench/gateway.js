@@ -3,7 +3,14 @@
 // OpenClaw gateway, clawsock's GatewayClient vs @openclaw/gateway-client.
 //
 //   GW_TOKEN=... node bench/gateway.js <clawsock|gateway-client> <url> [paramsJSON]
-// prints {"connectP50":ms,"connectP99":ms,"healthP50":ms,"healthP99":ms}
+//     `connects` sequential connects to hello-ok;
+//     prints {"connectP50":ms,"connectP99":ms}
+//   GW_TOKEN=... node bench/gateway.js interleaved <url> [paramsJSON]
+//     one connection per client in this process, then `health` pairs of
+//     calls, one per client, the first of each pair alternating: both see the
+//     gateway in the same state, whose time per call varies more from minute
+//     to minute than the clients differ;
+//     prints {"clawsock":{"healthP50":ms,"healthP99":ms},"gateway-client":{...}}
 
 const path = require('node:path')
 const [name, url, paramsJson] = process.argv.slice(2)
@@ -12,9 +19,11 @@ const params = { connects: 20, health: 200, warm: 20, ...(paramsJson ? JSON.pars
 const now = () => Number(process.hrtime.bigint()) / 1e6
 const pct = (s, p) => s[Math.round((s.length - 1) * p)]
 
-async function makeClient() {
-  if (name === 'clawsock') {
-    const { GatewayClient } = require(process.env.CLAWSOCK_PATH || path.resolve(__dirname, '..'))
+const loadClawsock = () => require(process.env.CLAWSOCK_PATH || path.resolve(__dirname, '..'))
+
+async function makeClient(which) {
+  if (which === 'clawsock') {
+    const { GatewayClient } = loadClawsock()
     const c = new GatewayClient({ url, token, reconnect: false })
     await c.ready()
     return { request: (m) => c.request(m), close: () => c.close() }
@@ -28,29 +37,43 @@ async function makeClient() {
   return { request: (m) => c.request(m), close: () => c.stopAndWait() }
 }
 
-async function main() {
+async function connects() {
   // load the package outside the timings
-  if (name === 'clawsock') require(process.env.CLAWSOCK_PATH || path.resolve(__dirname, '..'))
+  if (name === 'clawsock') loadClawsock()
   else await import('@openclaw/gateway-client')
-  const connects = []
+  const times = []
   for (let i = 0; i < params.connects; i++) {
     const t = now()
-    const c = await makeClient()
-    connects.push(now() - t)
+    const c = await makeClient(name)
+    times.push(now() - t)
     await c.close()
   }
-  const c = await makeClient()
-  for (let i = 0; i < params.warm; i++) await c.request('health')
-  const rtt = []
+  times.sort((a, b) => a - b)
+  return { connectP50: pct(times, 0.5), connectP99: pct(times, 0.99) }
+}
+
+async function interleaved() {
+  const clients = { clawsock: await makeClient('clawsock'), 'gateway-client': await makeClient('gateway-client') }
+  const ids = Object.keys(clients)
+  for (let i = 0; i < params.warm; i++) for (const id of ids) await clients[id].request('health')
+  const times = Object.fromEntries(ids.map((id) => [id, []]))
   for (let i = 0; i < params.health; i++) {
-    const t = now()
-    await c.request('health')
-    rtt.push(now() - t)
+    for (const id of i % 2 ? ids : [...ids].reverse()) {
+      const t = now()
+      await clients[id].request('health')
+      times[id].push(now() - t)
+    }
   }
-  await c.close()
-  connects.sort((a, b) => a - b)
-  rtt.sort((a, b) => a - b)
-  process.stdout.write(JSON.stringify({ connectP50: pct(connects, 0.5), connectP99: pct(connects, 0.99), healthP50: pct(rtt, 0.5), healthP99: pct(rtt, 0.99) }) + '\n')
+  for (const id of ids) await clients[id].close()
+  return Object.fromEntries(ids.map((id) => {
+    const s = times[id].sort((a, b) => a - b)
+    return [id, { healthP50: pct(s, 0.5), healthP99: pct(s, 0.99) }]
+  }))
+}
+
+async function main() {
+  const out = name === 'interleaved' ? await interleaved() : await connects()
+  process.stdout.write(JSON.stringify(out) + '\n')
   setTimeout(() => process.exit(0), 50).unref()
 }
 main().catch((e) => { process.stderr.write(String(e.stack || e) + '\n'); process.exit(2) })

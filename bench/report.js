@@ -94,7 +94,7 @@ function renderMarkdown(report) {
   }
   L.push('')
   if (r.gateway) {
-    L.push('**(8) Gateway** — real OpenClaw gateway (test harness `startGateway()`), token auth, no device identity; per run 20 sequential connects to hello-ok, then 200 sequential `health` calls on one connection. Milliseconds.')
+    L.push('**(8) Gateway** — real OpenClaw gateway (test harness `startGateway()`), token auth, no device identity; per run: 20 sequential connects to hello-ok in a process per client; then, in one process with a connection per client, 200 `health` calls per client in alternating pairs (both clients see the gateway in the same state). Milliseconds.')
     L.push('')
     const gcols = Object.keys(r.gateway)
     L.push(`| metric | ${gcols.join(' | ')} | clawsock advantage |`)
@@ -102,6 +102,18 @@ function renderMarkdown(report) {
     for (const m of ['connectP50', 'connectP99', 'healthP50', 'healthP99']) {
       const a = advantage('p50', r.gateway.clawsock?.[m], r.gateway['gateway-client']?.[m])
       L.push(`| ${m} | ${gcols.map((c) => cell(r.gateway[c]?.[m])).join(' | ')} | ${a ? fmt(a) + '×' : '–'} |`)
+    }
+    // The health runs are paired (one process, same gateway state): say how
+    // often clawsock was the faster of the pair.
+    const paired = ['healthP50', 'healthP99'].map((m) => {
+      const x = r.gateway.clawsock?.[m]?.runs
+      const y = r.gateway['gateway-client']?.[m]?.runs
+      if (!x || !y || x.length !== y.length) return null
+      return `${m}: clawsock faster in ${x.filter((v, i) => v < y[i]).length} of ${x.length} runs`
+    }).filter(Boolean)
+    if (paired.length) {
+      L.push('')
+      L.push(`Paired health runs (both clients in one process): ${paired.join('; ')}.`)
     }
   } else {
     L.push(`**(8) Gateway** (connect to hello-ok, \`health\` RTT vs @openclaw/gateway-client): ${report.gateway}.`)

@@ -232,21 +232,31 @@ async function main() {
         gw = await startGateway()
         const rows = { clawsock: {}, 'gateway-client': {} }
         if (CANDIDATE && fs.existsSync(path.join(CANDIDATE, 'lib', 'gateway.js'))) rows.candidate = { CLAWSOCK_PATH: path.resolve(CANDIDATE) }
-        const raw = Object.fromEntries(Object.keys(rows).map((k) => [k, []]))
+        // connect rows: a process per client; health rows: this clawsock build
+        // and gateway-client in one process, alternating (gateway.js)
+        const connect = Object.fromEntries(Object.keys(rows).map((k) => [k, []]))
+        const health = Object.fromEntries(Object.keys(rows).map((k) => [k, []]))
         const gp = JSON.stringify(QUICK ? { connects: 5, health: 50 } : { connects: 20, health: 200 })
         for (let r = 0; r < RUNS; r++) {
           for (const [id, env] of Object.entries(rows)) {
             try {
-              raw[id].push(await run(NODE24, ['gateway.js', id === 'gateway-client' ? 'gateway-client' : 'clawsock', gw.url, gp], { env: { ...env, GW_TOKEN: gw.token } }))
+              connect[id].push(await run(NODE24, ['gateway.js', id === 'gateway-client' ? 'gateway-client' : 'clawsock', gw.url, gp], { env: { ...env, GW_TOKEN: gw.token } }))
+              if (id === 'gateway-client') continue
+              const both = await run(NODE24, ['gateway.js', 'interleaved', gw.url, gp], { env: { ...env, GW_TOKEN: gw.token } })
+              health[id].push(both.clawsock)
+              if (id === 'clawsock') health['gateway-client'].push(both['gateway-client'])
             } catch (e) {
               errors.push(`gateway ${id}: ${e.message}`)
             }
           }
         }
         results.gateway = {}
-        for (const [id, list] of Object.entries(raw)) {
-          if (!list.length) continue
-          results.gateway[id] = Object.fromEntries(['connectP50', 'connectP99', 'healthP50', 'healthP99'].map((m) => [m, stats(list.map((x) => x[m]))]))
+        for (const id of Object.keys(rows)) {
+          if (!connect[id].length && !health[id].length) continue
+          results.gateway[id] = {
+            ...Object.fromEntries(['connectP50', 'connectP99'].map((m) => [m, stats(connect[id].map((x) => x[m]))])),
+            ...Object.fromEntries(['healthP50', 'healthP99'].map((m) => [m, stats(health[id].map((x) => x[m]))])),
+          }
         }
         process.stderr.write(`done gateway\n`)
       } catch (e) {
