@@ -2,7 +2,8 @@
 //!
 //! `CLAWSOCK_LOG=info|debug|trace` (or `warn`, `error`) turns on the
 //! `clawsock` target at that level; a value with `=` or `,` is used as a
-//! full `tracing-subscriber` filter (e.g. `clawsock::transport=trace`).
+//! list of `target=level` directives (`tracing-subscriber`'s `Targets`
+//! syntax, e.g. `clawsock::transport=trace,clawsock=info`).
 //! Unset, empty, `0` or `off` means no logs. The subscriber is installed at
 //! most once per process; a later call changes nothing and says so.
 //!
@@ -12,7 +13,9 @@
 
 use std::sync::Mutex;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// The environment variable that turns logging on.
 pub const ENV_VAR: &str = "CLAWSOCK_LOG";
@@ -33,6 +36,12 @@ pub fn directive_for(value: &str) -> Option<String> {
     }
 }
 
+/// The filter for a directive from [`directive_for`]: a level, or
+/// `target=level` directives separated by commas.
+pub fn filter_for(directive: &str) -> Result<Targets, String> {
+    directive.parse::<Targets>().map_err(|e| e.to_string())
+}
+
 /// Installs the stderr subscriber for `filter` (a `CLAWSOCK_LOG` value; `None`
 /// reads the environment). Returns the directive in effect, or `None` when
 /// logging is off. The first call that turns logging on decides; calls
@@ -47,20 +56,23 @@ pub fn init(filter: Option<&str>) -> Option<String> {
         None => std::env::var(ENV_VAR).unwrap_or_default(),
     };
     let directive = directive_for(&value)?;
-    let env_filter = match EnvFilter::try_new(&directive) {
-        Ok(f) => f,
+    let targets = match filter_for(&directive) {
+        Ok(t) => t,
         Err(e) => {
             eprintln!(
-                "clawsock: {ENV_VAR}={value:?} is not a valid log filter ({e}); using clawsock=info"
+                "clawsock: {ENV_VAR}={value:?} is not a valid log filter ({e}); it takes a level or target=level directives separated by commas; using clawsock=info"
             );
-            EnvFilter::new("clawsock=info")
+            Targets::new().with_target("clawsock", tracing::Level::INFO)
         }
     };
     let ok = tracing_subscriber::fmt()
-        .with_env_filter(env_filter)
+        // The builder's own default is INFO; `targets` decides.
+        .with_max_level(tracing::level_filters::LevelFilter::TRACE)
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_target(true)
+        .finish()
+        .with(targets)
         .try_init()
         .is_ok();
     if !ok {
@@ -86,5 +98,20 @@ mod tests {
             directive_for("clawsock::transport=trace").as_deref(),
             Some("clawsock::transport=trace")
         );
+    }
+
+    /// Directives pick targets and levels; a bad level is refused.
+    #[test]
+    fn directives_filter_by_target() {
+        use tracing::Level;
+        let f = filter_for("clawsock::transport=trace,clawsock=info").unwrap();
+        assert!(f.would_enable("clawsock::transport::dial", &Level::TRACE));
+        assert!(f.would_enable("clawsock::gateway::client", &Level::INFO));
+        assert!(!f.would_enable("clawsock::gateway::client", &Level::DEBUG));
+        assert!(!f.would_enable("tokio", &Level::ERROR));
+        let level = filter_for(&directive_for("debug").unwrap()).unwrap();
+        assert!(level.would_enable("clawsock::reconnect", &Level::DEBUG));
+        assert!(!level.would_enable("clawsock::reconnect", &Level::TRACE));
+        assert!(filter_for("clawsock=loud").is_err());
     }
 }
