@@ -218,9 +218,9 @@ test('frames in the same read as the 101: fragments joined, a ping between them 
   assert.equal(log[3].code, 1000)
   assert.equal(log[3].reason, 'done')
   assert.equal(log[3].wasClean, true)
-  const conn = (await server.waitForEvent((e) => e.path === '/raw-frames/fragmented' && e.type === 'pong')).conn
-  assert.equal(server.events.find((e) => e.conn === conn && e.type === 'pong').payload, 'p1')
-  const reply = await server.waitForEvent((e) => e.conn === conn && e.type === 'close')
+  const pong = await server.waitForEvent((e) => e.path === '/raw-frames/fragmented' && e.type === 'pong')
+  assert.equal(pong.payload, 'p1')
+  const reply = await server.waitForEvent((e) => e.conn === pong.conn && e.type === 'close')
   assert.deepEqual([reply.code, reply.reason], [1000, 'done'])
 })
 

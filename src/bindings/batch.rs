@@ -296,30 +296,21 @@ impl ToNapiValue for Batch {
                     out.push(unsafe { js_string(env, &joined, ascii)? })?;
                     continue;
                 }
-                InboundEvent::Text(t) if external_text::suits(t.as_bytes()) => {
-                    match std::mem::replace(
-                        &mut events[i],
-                        InboundEvent::Control(serde_json::Value::Null),
-                    ) {
-                        InboundEvent::Text(t) => unsafe { external_text::create(env, t.into())? },
-                        _ => unreachable!(),
-                    }
-                }
-                InboundEvent::Text(t) => {
+                InboundEvent::Text(t) if !external_text::suits(t.as_bytes()) => {
                     let b = t.as_bytes();
                     unsafe { js_string(env, b, b.is_ascii())? }
                 }
-                InboundEvent::Binary(_) | InboundEvent::Control(_) => {
+                _ => {
                     // Moved into JS; a placeholder (no allocation) stays behind.
                     match std::mem::replace(
                         &mut events[i],
                         InboundEvent::Control(serde_json::Value::Null),
                     ) {
+                        InboundEvent::Text(t) => unsafe { external_text::create(env, t.into())? },
                         InboundEvent::Binary(b) => unsafe { js_buffer(env, b)? },
                         InboundEvent::Control(v) => unsafe {
                             serde_json::Value::to_napi_value(env, v)?
                         },
-                        InboundEvent::Text(_) => unreachable!(),
                     }
                 }
             };

@@ -90,8 +90,8 @@ async fn open(
             }));
             None
         }
-        Ok((ws, info)) => {
-            let (conn, run) = transport::start_connection(ws, &opts, shared.inbox.clone());
+        Ok((stream, info)) => {
+            let (conn, run) = transport::start_connection(stream, &opts, shared.inbox.clone());
             *shared.conn.lock().unwrap() = Some(conn.clone());
             if shared.aborted.load(Ordering::Acquire) {
                 conn.abort();

@@ -220,7 +220,7 @@ async fn steps(url: &str, opts: &ProbeOptions, run: &mut Run) -> Result<Outcome,
         run.step(v);
     };
     let failed = match dial(url, &copts, &mut observe).await {
-        Ok((ws, _)) => return Ok(exchange(ws, opts, run).await),
+        Ok((stream, _)) => return Ok(exchange(stream, opts, run).await),
         Err(f) => f,
     };
 
@@ -283,7 +283,7 @@ async fn steps(url: &str, opts: &ProbeOptions, run: &mut Run) -> Result<Outcome,
     Err(f)
 }
 
-async fn exchange(ws: Stream, opts: &ProbeOptions, run: &mut Run) -> Outcome {
+async fn exchange(stream: Stream, opts: &ProbeOptions, run: &mut Run) -> Outcome {
     let notify = Arc::new(Notify::new());
     let inbox = Arc::new(Inbox::notifying(
         notify.clone(),
@@ -294,7 +294,7 @@ async fn exchange(ws: Stream, opts: &ProbeOptions, run: &mut Run) -> Outcome {
         close_timeout: opts.timeout,
         ..ConnectOptions::default()
     };
-    let (conn, mut task) = spawn_connection(ws, &copts, inbox.clone());
+    let (conn, mut task) = spawn_connection(stream, &copts, inbox.clone());
     let opened = Instant::now();
 
     if let Some(text) = &opts.send {

@@ -811,7 +811,7 @@ impl Actor {
         let topts = self.opts.transport.clone();
         let dial = transport::connect(&url, &topts);
         tokio::pin!(dial);
-        let ws = loop {
+        let stream = loop {
             let req = self
                 .pending
                 .next_deadline()
@@ -819,7 +819,7 @@ impl Actor {
                 .unwrap_or_else(far);
             tokio::select! {
                 r = &mut dial => match r {
-                    Ok((ws, _)) => break ws,
+                    Ok((stream, _)) => break stream,
                     Err(e) => return End::DialFailed(e.message),
                 },
                 c = self.rx.recv() => {
@@ -837,7 +837,7 @@ impl Actor {
             topts.inbound_high_water_bytes,
             topts.inbound_high_water_messages,
         ));
-        let (conn, task) = transport::spawn_connection(ws, &topts, inbox.clone());
+        let (conn, task) = transport::spawn_connection(stream, &topts, inbox.clone());
         let mut live = Live {
             conn,
             task,

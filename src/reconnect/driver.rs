@@ -352,7 +352,7 @@ async fn attempt(inner: &Inner) -> Step {
         r = transport::connect(&inner.cfg.url, opts) => r,
         _ = cancelled(inner) => return Step::UserClosed(None),
     };
-    let (ws, info) = match dialed {
+    let (stream, info) = match dialed {
         Ok(v) => v,
         Err(e) => {
             inner.push(json!({
@@ -382,7 +382,7 @@ async fn attempt(inner: &Inner) -> Step {
             "protocol": info.protocol,
             "extensions": info.extensions,
         }));
-        let (conn, task) = transport::start_connection(ws, opts, inner.inbox.clone());
+        let (conn, task) = transport::start_connection(stream, opts, inner.inbox.clone());
         st.handed_max = None;
         while let Some((id, msg, bytes)) = st.queue.pop_front() {
             if conn.send_with_id(id, msg.clone(), true).is_err() {

@@ -521,6 +521,20 @@ fn abnormal(reason: impl Into<String>, by_server: bool) -> CloseInfo {
     }
 }
 
+/// The end of a connection whose close frame from the server was read:
+/// its code and reason; clean if TCP then closed normally.
+fn after_close(code: u16, reason: String, was_clean: bool, by_server: bool) -> CloseInfo {
+    CloseInfo {
+        code,
+        reason,
+        was_clean,
+        by_server,
+        error: None,
+        unsent: Vec::new(),
+        uptime: Duration::ZERO,
+    }
+}
+
 fn failed_with(code: u16, reason: String) -> CloseInfo {
     CloseInfo {
         code,
@@ -626,7 +640,7 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
             _ = ctx.shared.writer_failed.notified() => {
                 let why = ctx.shared.writer_error.lock().unwrap().clone();
                 if let Some((code, reason)) = received_close.take() {
-                    return CloseInfo { code, reason, was_clean: false, by_server: true, error: None, unsent: Vec::new(), uptime: Duration::ZERO };
+                    return after_close(code, reason, false, true);
                 }
                 if let Some(why) = why {
                     return abnormal(format!("the connection failed while writing: {why}"), true);
@@ -643,7 +657,7 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
             _ = tokio::time::sleep_until(timer_at), if close_deadline.is_some() || ping_deadline.is_some() => {
                 if close_deadline.is_some_and(|d| d <= timer_at) {
                     if let Some((code, reason)) = received_close.take() {
-                        return CloseInfo { code, reason, was_clean: false, by_server: !initiated_by_us, error: None, unsent: Vec::new(), uptime: Duration::ZERO };
+                        return after_close(code, reason, false, !initiated_by_us);
                     }
                     return abnormal(format!(
                         "close timeout: the server did not answer the close frame within {} ms",
@@ -699,46 +713,26 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                 }
                 Ok(None) => {
                     return match received_close.take() {
-                        Some((code, reason)) => CloseInfo { code, reason, was_clean: true, by_server: !initiated_by_us, error: None, unsent: Vec::new(), uptime: Duration::ZERO },
+                        Some((code, reason)) => after_close(code, reason, true, !initiated_by_us),
                         None => abnormal("the server closed the TCP connection without a close frame", true),
                     };
                 }
-                Err(e @ ReadError::TooBig { .. }) => {
-                    let reason = e.to_string();
-                    let _ = ctx.shared.cmds.push(Cmd::Close { code: Some(1009), reason: clamp_reason(&reason) });
-                    return failed_with(1009, reason);
-                }
-                Err(ReadError::InvalidUtf8) => {
-                    let reason = "invalid UTF-8 in a text frame from the server".to_string();
-                    let _ = ctx.shared.cmds.push(Cmd::Close { code: Some(1007), reason: reason.clone() });
-                    return failed_with(1007, reason);
-                }
-                Err(ReadError::Protocol(p)) => {
+                Err(e) => {
                     if let Some((code, reason)) = received_close.take() {
-                        return CloseInfo { code, reason, was_clean: false, by_server: !initiated_by_us, error: None, unsent: Vec::new(), uptime: Duration::ZERO };
+                        // The server's close frame came first, then the
+                        // connection failed (uvicorn before 0.52.1 resets
+                        // TCP after it): keep its code.
+                        return after_close(code, reason, false, !initiated_by_us);
                     }
-                    let reason = format!("protocol error from the server: {p}");
-                    let _ = ctx.shared.cmds.push(Cmd::Close { code: Some(1002), reason: clamp_reason(&reason) });
-                    return failed_with(1002, reason);
-                }
-                Err(ReadError::EndedMidFrame) => {
-                    if let Some((code, reason)) = received_close.take() {
-                        return CloseInfo { code, reason, was_clean: false, by_server: !initiated_by_us, error: None, unsent: Vec::new(), uptime: Duration::ZERO };
-                    }
-                    return abnormal("the server went away in the middle of a frame (TCP closed, no close frame)", true);
-                }
-                Err(ReadError::Io(e)) => {
-                    if let Some((code, reason)) = received_close.take() {
-                        // The server sent its close frame, then reset TCP
-                        // (uvicorn before 0.52.1 does this). Keep its code.
-                        return CloseInfo { code, reason, was_clean: false, by_server: !initiated_by_us, error: None, unsent: Vec::new(), uptime: Duration::ZERO };
-                    }
-                    let why = match e.kind() {
-                        std::io::ErrorKind::ConnectionReset => "the server reset the TCP connection (no close frame)".to_string(),
-                        std::io::ErrorKind::UnexpectedEof => "the server went away in the middle of a frame (TCP closed, no close frame)".to_string(),
-                        _ => format!("the connection failed: {e}"),
+                    let code = match e {
+                        ReadError::TooBig { .. } => 1009,
+                        ReadError::InvalidUtf8 => 1007,
+                        ReadError::Protocol(_) => 1002,
+                        ReadError::EndedMidFrame | ReadError::Io(_) => return abnormal(e.to_string(), true),
                     };
-                    return abnormal(why, true);
+                    let reason = e.to_string();
+                    let _ = ctx.shared.cmds.push(Cmd::Close { code: Some(code), reason: clamp_reason(&reason) });
+                    return failed_with(code, reason);
                 }
             }
         }

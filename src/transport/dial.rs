@@ -267,7 +267,7 @@ pub async fn dial(
         limit: opts.handshake_timeout,
     };
     match dial_steps(url, opts, &mut p, observe).await {
-        Ok(ws) => Ok((ws, p.info)),
+        Ok(stream) => Ok((stream, p.info)),
         Err(error) => Err(DialFailure {
             step: p.step,
             error,

@@ -71,24 +71,32 @@ pub enum ReadError {
     Io(io::Error),
 }
 
+/// The reasons the connection reports (close reason and `error` event).
 impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ReadError::Protocol(why) => write!(f, "protocol error: {why}"),
+            ReadError::Protocol(why) => write!(f, "protocol error from the server: {why}"),
             ReadError::TooBig { size, max } => {
                 write!(
                     f,
                     "message too big: {size} bytes is over maxPayload ({max} bytes)"
                 )
             }
-            ReadError::InvalidUtf8 => f.write_str("invalid UTF-8 in a text frame"),
-            ReadError::EndedMidFrame => {
-                f.write_str("the connection ended in the middle of a frame")
-            }
-            ReadError::Io(e) => write!(f, "{e}"),
+            ReadError::InvalidUtf8 => f.write_str("invalid UTF-8 in a text frame from the server"),
+            ReadError::EndedMidFrame => f.write_str(MID_FRAME),
+            ReadError::Io(e) => match e.kind() {
+                io::ErrorKind::ConnectionReset => {
+                    f.write_str("the server reset the TCP connection (no close frame)")
+                }
+                io::ErrorKind::UnexpectedEof => f.write_str(MID_FRAME),
+                _ => write!(f, "the connection failed: {e}"),
+            },
         }
     }
 }
+
+const MID_FRAME: &str =
+    "the server went away in the middle of a frame (TCP closed, no close frame)";
 
 fn protocol(why: impl Into<String>) -> ReadError {
     ReadError::Protocol(why.into())
@@ -143,9 +151,7 @@ impl FrameReader {
         }
     }
 
-    /// The next message or control frame; `Ok(None)` when the stream ended
-    /// between messages.
-    pub fn poll_next<R: AsyncRead + Unpin>(
+    fn poll_next<R: AsyncRead + Unpin>(
         &mut self,
         cx: &mut Context<'_>,
         io: &mut R,
@@ -169,7 +175,8 @@ impl FrameReader {
         }
     }
 
-    /// [`FrameReader::poll_next`] as a future.
+    /// The next message or control frame; `Ok(None)` when the stream ended
+    /// between messages. Cancel-safe (see [`FrameReader`]).
     pub async fn next<R: AsyncRead + Unpin>(
         &mut self,
         io: &mut R,

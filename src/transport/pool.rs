@@ -118,11 +118,6 @@ impl Pool {
         drop(free);
         None
     }
-
-    /// Bytes kept now.
-    pub fn kept_bytes(&self) -> usize {
-        self.inner.lock().unwrap().bytes
-    }
 }
 
 struct Recycled(Vec<u8>, &'static Pool);
@@ -157,6 +152,12 @@ async fn release_when_unused(pool: &'static Pool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Pool {
+        fn kept_bytes(&self) -> usize {
+            self.inner.lock().unwrap().bytes
+        }
+    }
 
     /// Buffers come back when the last reference goes, are reused for a
     /// fitting size, are bounded, and are all freed when unused.
