@@ -35,7 +35,10 @@ fn main() {
     let url = a[2].clone();
     let n: usize = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(1000);
     let size: usize = a.get(4).and_then(|s| s.parse().ok()).unwrap_or(100);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         match scenario.as_str() {
             "recv" => {
@@ -70,7 +73,9 @@ fn main() {
                 let mut s = Vec::with_capacity(n);
                 for i in 0..n + warm {
                     let t = Instant::now();
-                    ws.send(Message::Text(payload.clone().into())).await.unwrap();
+                    ws.send(Message::Text(payload.clone().into()))
+                        .await
+                        .unwrap();
                     loop {
                         match ws.next().await {
                             Some(Ok(Message::Text(_))) => break,
@@ -83,14 +88,21 @@ fn main() {
                     }
                 }
                 s.sort_by(|a, b| a.partial_cmp(b).unwrap());
-                println!("{{\"p50\":{},\"p99\":{},\"n\":{}}}", pct(&s, 0.5), pct(&s, 0.99), s.len());
+                println!(
+                    "{{\"p50\":{},\"p99\":{},\"n\":{}}}",
+                    pct(&s, 0.5),
+                    pct(&s, 0.99),
+                    s.len()
+                );
             }
             "send" => {
                 let mut ws = dial(&url).await;
                 let payload = "x".repeat(size);
                 let t0 = Instant::now();
                 for _ in 0..n {
-                    ws.feed(Message::Text(payload.clone().into())).await.unwrap();
+                    ws.feed(Message::Text(payload.clone().into()))
+                        .await
+                        .unwrap();
                 }
                 ws.flush().await.unwrap();
                 loop {
@@ -113,7 +125,12 @@ fn main() {
                     while let Some(Ok(_)) = ws.next().await {}
                 }
                 v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-                println!("{{\"p50\":{},\"p99\":{},\"n\":{}}}", pct(&v, 0.5), pct(&v, 0.99), v.len());
+                println!(
+                    "{{\"p50\":{},\"p99\":{},\"n\":{}}}",
+                    pct(&v, 0.5),
+                    pct(&v, 0.99),
+                    v.len()
+                );
             }
             other => panic!("unknown scenario {other}"),
         }
