@@ -18,6 +18,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -51,23 +53,13 @@ fn text_payload(size: usize) -> String {
     s
 }
 
-/// One unmasked server frame (FIN set) with the given opcode.
-fn encode_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(payload.len() + 10);
-    f.push(0x80 | opcode);
-    match payload.len() {
-        n if n < 126 => f.push(n as u8),
-        n if n <= 0xffff => {
-            f.push(126);
-            f.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            f.push(127);
-            f.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    f.extend_from_slice(payload);
-    f
+/// One unmasked server frame (FIN set), encoded by tungstenite.
+fn encode_frame(opcode: OpCode, payload: Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 10);
+    Frame::message(payload, opcode, true)
+        .format(&mut out)
+        .expect("writing to a Vec cannot fail");
+    out
 }
 
 fn config() -> WebSocketConfig {
@@ -121,9 +113,11 @@ where
             } else {
                 text_payload(size).into_bytes()
             };
-            let frame = encode_frame(if binary { 0x2 } else { 0x1 }, &payload);
-            // Past tungstenite: it would copy every payload into its write
-            // buffer first. Its state stays valid for the close below.
+            let opcode = OpCode::Data(if binary { Data::Binary } else { Data::Text });
+            let frame = encode_frame(opcode, payload);
+            // Written past the WebSocketStream: sending through it would copy
+            // every payload into its write buffer first. Its state stays
+            // valid for the close below.
             let per_chunk = ((256 << 10) / frame.len()).clamp(1, n.max(1));
             let chunk = frame.repeat(per_chunk);
             let mut left = n;
