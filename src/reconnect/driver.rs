@@ -372,7 +372,7 @@ async fn attempt(inner: &Inner) -> Step {
     // 2. Open: announce, start the actor and flush the queue, all under the
     // lock, so that no send overtakes the queue and no message or `sent`
     // event precedes `open`.
-    let task = {
+    let running = {
         let mut st = inner.st.lock().unwrap();
         if st.user_closed.is_some() || !st.sup.opened(Instant::now()) {
             return Step::UserClosed(None);
@@ -382,7 +382,7 @@ async fn attempt(inner: &Inner) -> Step {
             "protocol": info.protocol,
             "extensions": info.extensions,
         }));
-        let (conn, task) = transport::start_connection(stream, opts, inner.inbox.clone());
+        let (conn, running) = transport::start_connection(stream, opts, inner.inbox.clone());
         st.handed_max = None;
         while let Some((id, msg, bytes)) = st.queue.pop_front() {
             if conn.send_with_id(id, msg.clone(), true).is_err() {
@@ -392,10 +392,10 @@ async fn attempt(inner: &Inner) -> Step {
             st.handed_max = Some(id);
         }
         st.conn = Some(conn);
-        task
+        running
     };
     // 3. Run until it ends (close() and abort() act on the connection).
-    let close = task.await;
+    let close = running.await;
     let ask = {
         let mut st = inner.st.lock().unwrap();
         st.conn = None;

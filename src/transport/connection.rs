@@ -27,7 +27,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_util::SinkExt;
 use serde_json::json;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, Join, ReadBuf, ReadHalf, WriteHalf};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
@@ -129,6 +129,7 @@ impl CloseInfo {
 /// deque behind a mutex plus a [`Notify`]. The writer takes everything
 /// queued in one swap. (An unbounded mpsc channel cost ~2.3 KiB per idle
 /// connection for its first block of slots; an empty deque costs nothing.)
+#[derive(Default)]
 struct Commands {
     queue: Mutex<CmdQueue>,
     ready: Notify,
@@ -270,10 +271,7 @@ pub fn start_connection(
     inbox: Arc<Inbox>,
 ) -> (Connection, impl Future<Output = CloseInfo> + Send + use<>) {
     let shared = Arc::new(Shared {
-        cmds: Commands {
-            queue: Mutex::new(CmdQueue::default()),
-            ready: Notify::new(),
-        },
+        cmds: Commands::default(),
         next_id: AtomicU64::new(1),
         accepted: AtomicU64::new(0),
         closing: AtomicBool::new(false),
@@ -302,7 +300,11 @@ pub fn start_connection(
         let opened = Instant::now();
         // The writer is a task of its own, so a send does not poll the
         // reader and an arriving message does not poll the writer.
-        let writer = tokio::spawn(writer(WriteOnly(write), shared.clone(), inbox));
+        let writer = tokio::spawn(writer(
+            tokio::io::join(NoReads, write),
+            shared.clone(),
+            inbox,
+        ));
         let stop_writer = StopWriter(&shared);
         let mut info = reader(read, ctx).await;
         drop(stop_writer);
@@ -356,12 +358,12 @@ fn closing_on_panic(
         .map(|r| r.unwrap_or_else(|_| CloseInfo::task_failed()))
 }
 
-/// The sending half, for tungstenite's writer: frames are read by
-/// [`FrameReader`] from the other half, so a read here is a bug and fails
-/// loudly instead of waiting forever.
-struct WriteOnly(WriteHalf<Stream>);
+/// The read side of the writer's stream ([`tokio::io::join`]ed with the
+/// sending half): frames are read by [`FrameReader`] from the other half, so
+/// a read here is a bug and fails loudly instead of waiting forever.
+struct NoReads;
 
-impl AsyncRead for WriteOnly {
+impl AsyncRead for NoReads {
     fn poll_read(
         self: Pin<&mut Self>,
         _: &mut Context<'_>,
@@ -373,35 +375,8 @@ impl AsyncRead for WriteOnly {
     }
 }
 
-impl AsyncWrite for WriteOnly {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
-    }
-}
+/// What tungstenite writes frames to.
+type WriteOnly = Join<NoReads, WriteHalf<Stream>>;
 
 const WRITE_BATCH_BYTES: usize = 1 << 20;
 
@@ -743,13 +718,6 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
 mod tests {
     use super::*;
 
-    fn commands() -> Commands {
-        Commands {
-            queue: Mutex::new(CmdQueue::default()),
-            ready: Notify::new(),
-        }
-    }
-
     fn send(id: u64) -> Cmd {
         Cmd::Send {
             id,
@@ -771,7 +739,7 @@ mod tests {
     /// an empty queue leaves a wake-up for a writer that is not waiting yet.
     #[test]
     fn commands_are_taken_whole_and_in_order() {
-        let c = commands();
+        let c = Commands::default();
         let mut local = VecDeque::new();
         assert!(!c.take_all(&mut local), "an empty queue gave commands");
         for id in 1..=3 {
@@ -792,7 +760,7 @@ mod tests {
     /// what was still queued, in order.
     #[test]
     fn close_hands_back_the_queue_and_refuses_more() {
-        let c = commands();
+        let c = Commands::default();
         c.push(send(1)).ok().unwrap();
         c.push(send(2)).ok().unwrap();
         assert_eq!(ids(&c.close()), [1, 2]);
@@ -806,7 +774,7 @@ mod tests {
     /// A drained deque that grew past KEEP_CMD_CAPACITY is not kept.
     #[test]
     fn a_burst_does_not_pin_its_memory() {
-        let c = commands();
+        let c = Commands::default();
         let mut local = VecDeque::new();
         for id in 0..1000 {
             c.push(send(id)).ok().unwrap();
