@@ -1,10 +1,12 @@
 'use strict'
-// The OpenClaw gateway client. The Rust actor (src/gateway/client.rs) owns
-// the socket, the handshake, the request table (ids, timeouts, rejection on
-// close), seq tracking, the tick watchdog and reconnects. This file is thin:
-// it checks options, keeps one promise per request id, turns the native
-// batches (raw frames as JSON text, small control objects) into events, and
-// keeps per-method timing stats.
+// The OpenClaw gateway client. Rust owns the connection lifecycle (the
+// session driver, src/session/) and the protocol (src/gateway/protocol.rs):
+// the handshake, the request table (ids, held requests, the two-stage
+// `accepted` rule, timeouts, rejection on close or pause), seq tracking, the
+// tick watchdog and reconnects. This file is thin: it checks options, keeps
+// one promise per request id, turns the native events (one array per
+// wake-up; payloads arrive as JSON text and are parsed here once) into
+// events, and keeps per-method timing stats.
 
 const util = require('node:util')
 const { NativeGatewayClient, DeviceIdentity } = require('../native.js')
@@ -198,7 +200,7 @@ class GatewayClient {
   #native
   #state = 'connecting'
   #hello = null
-  #helloId = null
+  #open = false
   #stateVersion = null
   #requestTimeoutMs
   #pending = new Map()
@@ -341,10 +343,6 @@ class GatewayClient {
     } else timeoutMs = o.timeoutMs
     const signal = o.signal
     if (signal && signal.aborted) return Promise.reject(abortError(method))
-    // Paused: fail now. The native answer would come through a wake-up
-    // handle that no longer holds the event loop, so a script awaiting it
-    // could end with the promise unsettled.
-    if (this.#state === 'paused') return Promise.reject(this.#pausedError(method))
     let paramsJson
     try {
       paramsJson = params === undefined ? undefined : JSON.stringify(params)
@@ -352,6 +350,7 @@ class GatewayClient {
       return Promise.reject(err)
     }
     const start = performance.now()
+    // Fails at once (stopped, paused, too large) or is held/sent by Rust.
     const r = this.#native.request(method, paramsJson, timeoutMs, Boolean(o.expectFinal))
     if (r.error) {
       this.#record(method, start, true)
@@ -359,7 +358,7 @@ class GatewayClient {
     }
     const id = r.id
     return new Promise((resolve, reject) => {
-      const entry = { method, start, resolve, reject, expectFinal: Boolean(o.expectFinal), onAccepted: o.onAccepted, signal, onAbort: null }
+      const entry = { method, start, resolve, reject, onAccepted: o.onAccepted, signal, onAbort: null }
       if (signal) {
         entry.onAbort = () => {
           if (this.#pending.get(id) !== entry) return
@@ -370,12 +369,6 @@ class GatewayClient {
       }
       this.#pending.set(id, entry)
     })
-  }
-
-  /** The rejection of a request made (or pending) while paused. */
-  #pausedError(method) {
-    const p = this.#paused
-    return fromShape({ code: 'CONNECT_PAUSED', message: p.message || 'reconnecting is paused', details: p.error.details }, method)
   }
 
   #record(method, start, failed) {
@@ -396,42 +389,11 @@ class GatewayClient {
 
   #dispatch(batch) {
     for (let i = 0; i < batch.length; i++) {
-      const item = batch[i]
       try {
-        if (typeof item === 'string') this.#frame(item)
-        else this.#control(item)
+        this.#control(batch[i])
       } catch (err) {
         rethrowLater(err)
       }
-    }
-  }
-
-  #frame(text) {
-    let frame
-    try {
-      frame = JSON.parse(text)
-    } catch {
-      return
-    }
-    if (frame.type === 'res') {
-      if (frame.id === this.#helloId) {
-        this.#helloId = null
-        this.#hello = sanitizeHello(frame.payload)
-        this.#emit('hello', this.#hello)
-        return
-      }
-      const entry = this.#pending.get(frame.id)
-      if (!entry) return
-      if (frame.ok && entry.expectFinal && frame.payload && frame.payload.status === 'accepted') {
-        if (typeof entry.onAccepted === 'function') entry.onAccepted(frame.payload)
-        return
-      }
-      if (frame.ok) this.#settle(frame.id, entry, frame.payload === undefined ? null : frame.payload, false)
-      else this.#settle(frame.id, entry, fromShape(frame.error, entry.method), true)
-    } else if (frame.type === 'event') {
-      const ev = { event: frame.event, payload: frame.payload, seq: frame.seq, stateVersion: frame.stateVersion }
-      this.#emit('event', ev)
-      this.#emit(frame.event, frame.payload, ev)
     }
   }
 
@@ -447,13 +409,33 @@ class GatewayClient {
 
   #control(ev) {
     switch (ev.type) {
+      case 'event': {
+        const payload = ev.payload === undefined ? undefined : JSON.parse(ev.payload)
+        const e = { event: ev.event, payload, seq: ev.seq, stateVersion: ev.stateVersion }
+        this.#emit('event', e)
+        this.#emit(ev.event, payload, e)
+        break
+      }
+      case 'res': {
+        const entry = this.#pending.get(ev.id)
+        if (!entry) break
+        if (ev.accepted) {
+          if (typeof entry.onAccepted === 'function') entry.onAccepted(JSON.parse(ev.payload))
+        } else if (ev.ok) {
+          this.#settle(ev.id, entry, ev.payload === undefined ? null : JSON.parse(ev.payload), false)
+        } else {
+          this.#settle(ev.id, entry, fromShape(ev.error === undefined ? undefined : JSON.parse(ev.error), entry.method), true)
+        }
+        break
+      }
       case 'state':
         this.#setState(ev.state)
         break
       case 'hello':
-        this.#helloId = ev.id
         this.#paused = null
         if (ev.stateVersion) this.#stateVersion = ev.stateVersion
+        this.#hello = sanitizeHello(JSON.parse(ev.payload))
+        this.#emit('hello', this.#hello)
         break
       case 'reject': {
         const entry = this.#pending.get(ev.id)
@@ -468,37 +450,45 @@ class GatewayClient {
         this.#stateVersion = { presence: ev.presence, health: ev.health }
         this.#emit('stateVersion', { ...this.#stateVersion })
         break
+      case 'open':
+        this.#open = true
+        break
+      case 'close':
+        this.#open = false
+        break
       case 'disconnected':
         this.#emit('disconnect', { code: ev.code, reason: ev.reason, byServer: ev.byServer, phase: ev.phase })
         break
       case 'reconnecting':
-        this.#emit('reconnecting', { attempt: ev.attempt, delayMs: ev.delayMs })
+        // `delayMs` is the deprecated spelling of `delay`.
+        this.#emit('reconnecting', { attempt: ev.attempt, delay: ev.delay, delayMs: ev.delay })
         break
       case 'paused': {
+        // Every pending request was rejected just before this (Rust owns
+        // them), so nothing is left waiting on a loop that is let go.
         const error = fromShape(ev.error, 'connect')
         error.code = 'CONNECT_PAUSED'
         error.details = { ...(error.details || {}), code: ev.detailCode, nextStep: ev.nextStep, serverCode: ev.error && ev.error.code }
         const info = { code: ev.code, reason: ev.reason, detailCode: ev.detailCode, message: ev.message, nextStep: ev.nextStep, error }
         this.#paused = info
-        // The native 'state: paused' event may come in a later batch: the
-        // state is 'paused' from now on, before anyone hears of the pause.
         this.#setState('paused')
         // No socket is open while paused: do not hold the process open.
-        // Requests still pending cannot complete; settle them here rather
-        // than wait for the native rejections (see request()).
         this.#native.setRef(false)
-        for (const [id, entry] of this.#pending) this.#settle(id, entry, this.#pausedError(entry.method), true)
         for (const w of this.#readyWaiters.splice(0)) w.reject(error)
         this.#emit('paused', info)
         break
       }
       case 'error': {
         const err = new Error(ev.message)
-        err.kind = ev.kind
+        // A failure before the socket opened is a dial failure ('dial');
+        // `cause` keeps the transport's own classification.
+        err.kind = this.#open ? ev.kind : 'dial'
+        err.cause = ev.kind
+        if (ev.status != null) err.status = ev.status
         this.#emit('error', err)
         break
       }
-      case 'closed': {
+      case 'terminal': {
         this.#final = { code: ev.code, reason: ev.reason, message: ev.message, kind: ev.kind }
         this.#setState('closed')
         const err = this.#closedError()
