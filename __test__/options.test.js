@@ -9,19 +9,9 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const net = require('node:net')
 const { WebSocket, ReconnectingWebSocket, GatewayClient } = require('..')
 const { webSocketOptions, gatewayOptions, reconnectingOptions } = require('../lib/options.js')
-const { once } = require('./helpers')
-
-/** A loopback port with nothing listening on it (connections are refused). */
-async function deadPort() {
-  const s = net.createServer()
-  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const { port } = s.address()
-  await new Promise((resolve) => s.close(resolve))
-  return port
-}
+const { deadPort, once } = require('./helpers')
 
 /** Collects clawsock's unknown-option warnings until the returned stop(). */
 function warnings() {

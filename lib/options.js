@@ -99,7 +99,7 @@ const WS_CANNOT = {
   protocolVersion: { ok: 13, why: 'clawsock speaks WebSocket version 13 (RFC 6455) only; leave it out' },
   finishRequest: { why: 'clawsock builds the upgrade request in Rust: add request headers with `headers`' },
   auth: { why: 'send the credentials as a header instead: headers: { Authorization: \'Basic \' + base64(\'user:password\') }' },
-  timeout: { why: 'the deadline for DNS + TCP + TLS + upgrade is `handshakeTimeout`' },
+  timeout: { why: 'the deadline for DNS + TCP + TLS + upgrade is `handshakeTimeout` (and for a gateway request, `requestTimeoutMs`)' },
   maxFragments: { why: SIZE_ONLY },
   maxBufferedChunks: { why: SIZE_ONLY },
   maxPendingAutoPongs: { why: 'clawsock answers pings in Rust and keeps no queue of pongs; leave it out' },
