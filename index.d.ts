@@ -57,10 +57,16 @@ export interface WebSocketOptions {
   rejectUnauthorized?: boolean
   /** `ws`'s top-level spelling of `tls.servername`. */
   servername?: string
-  /** Accepted only as `false`: clawsock never negotiates compression. */
+  /** `ws` options accepted only with the value that matches what clawsock does: it never negotiates compression, */
   perMessageDeflate?: false
-  /** Accepted only as `true`: clawsock always answers pings. */
+  /** always answers pings, */
   autoPong?: true
+  /** dispatches messages that arrived together in one go, */
+  allowSynchronousEvents?: true
+  /** always validates UTF-8, */
+  skipUTF8Validation?: false
+  /** and speaks WebSocket version 13 only. */
+  protocolVersion?: 13
 }
 
 /** `binaryType` values: WHATWG's two plus `ws`'s `'nodebuffer'`. */

@@ -368,7 +368,8 @@ function reconnectOptions(cls, reconnect, aliases) {
   const initial = out.initialDelay ?? 1000
   const max = out.maxDelay ?? 30000
   if (initial > max) {
-    throw r.error(out.initialDelay !== undefined ? 'initialDelay' : 'maxDelay', `must keep initialDelay (${initial} ms) at or below maxDelay (${max} ms)`)
+    const [a, b] = [labels.initialDelay ?? 'initialDelay', labels.maxDelay ?? 'maxDelay']
+    throw r.error(out.initialDelay !== undefined ? 'initialDelay' : 'maxDelay', `must keep ${a} (${initial} ms) at or below ${b} (${max} ms)`)
   }
   out.factor = r.number('factor', { min: 1, what: 'a finite number >= 1 (1 keeps the delay constant)' })
   out.jitter = r.oneOf('jitter', ['full', 'equal', 'none'])
@@ -504,4 +505,4 @@ function gatewayOptions(options) {
   return { native: prune(n), identity, requestTimeoutMs }
 }
 
-module.exports = { webSocketOptions, reconnectingOptions, gatewayOptions, show }
+module.exports = { webSocketOptions, reconnectingOptions, gatewayOptions }
