@@ -210,14 +210,8 @@ export interface NativeGatewayOptions {
   handshakeTimeoutMs?: number
   /** false: never reconnect */
   reconnect?: boolean
-  /** ms */
-  reconnectInitialDelayMs?: number
-  /** ms */
-  reconnectMaxDelayMs?: number
-  /** count; absent = unlimited */
-  reconnectMaxRetries?: number
-  /** 'full' | 'equal' | 'none' */
-  reconnectJitter?: string
+  /** Backoff and flapping settings, as `ReconnectingWebSocket` takes them. */
+  reconnectOptions?: NativeReconnectOptions
   /** Largest inbound frame in bytes. */
   maxPayload?: number
   /** PEM strings. */

@@ -3,16 +3,15 @@
 // session driver, src/session/) and the protocol (src/gateway/protocol.rs):
 // the handshake, the request table (ids, held requests, the two-stage
 // `accepted` rule, timeouts, rejection on close or pause), seq tracking, the
-// tick watchdog and reconnects. This file is thin: it checks options, keeps
-// one promise per request id, turns the native events (one array per
-// wake-up; payloads arrive as JSON text and are parsed here once) into
-// events, and keeps per-method timing stats.
+// tick watchdog and reconnects; lib/options.js checks the options. This file
+// is thin: it keeps one promise per request id, turns the native events (one
+// array per wake-up; payloads arrive as JSON text and are parsed here once)
+// into events, and keeps per-method timing stats.
 
 const util = require('node:util')
 const { NativeGatewayClient, DeviceIdentity } = require('../native.js')
+const { gatewayOptions } = require('./options.js')
 
-const DEFAULT_URL = 'ws://127.0.0.1:18789'
-const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 const STATS_SAMPLES = 1024
 
 // ------------------------------------------------------------ DeviceIdentity
@@ -54,97 +53,6 @@ class GatewayError extends Error {
 function fromShape(shape, method) {
   const s = shape || {}
   return new GatewayError(s.message || s.code || 'gateway error', { ...s, method: s.method || method })
-}
-
-// ------------------------------------------------------------------- options
-
-function optionError(name, message) {
-  return new TypeError(`clawsock: GatewayClient option '${name}' ${message}`)
-}
-
-function str(o, name) {
-  const v = o[name]
-  if (v === undefined || v === null) return undefined
-  if (typeof v !== 'string') throw optionError(name, `must be a string, got ${typeof v}`)
-  return v
-}
-
-function strList(o, name) {
-  const v = o[name]
-  if (v === undefined || v === null) return undefined
-  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw optionError(name, 'must be an array of strings')
-  return v.slice()
-}
-
-function msOpt(o, name, { allowNull = false } = {}) {
-  const v = o[name]
-  if (v === undefined) return undefined
-  if (v === null && allowNull) return null
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw optionError(name, `must be a non-negative number of milliseconds${allowNull ? ' or null' : ''}, got ${JSON.stringify(v)}`)
-  }
-  return v
-}
-
-function toNative(options) {
-  const o = options == null ? {} : options
-  if (typeof o !== 'object') throw new TypeError(`clawsock: GatewayClient options must be an object, got ${typeof o}`)
-  const url = o.url === undefined ? DEFAULT_URL : o.url instanceof URL ? o.url.href : o.url
-  if (typeof url !== 'string') throw optionError('url', 'must be a ws:// or wss:// URL string')
-  const n = { url }
-  for (const k of ['token', 'password', 'bootstrapToken', 'deviceToken', 'clientName', 'mode', 'clientVersion',
-    'deviceFamily', 'displayName', 'instanceId', 'role', 'locale', 'userAgent', 'tokenStorePath']) {
-    n[k] = str(o, k)
-  }
-  n.platform = str(o, 'platform') ?? process.platform
-  n.scopes = strList(o, 'scopes')
-  n.caps = strList(o, 'caps')
-  n.connectChallengeTimeoutMs = msOpt(o, 'connectChallengeTimeoutMs')
-  n.connectTimeoutMs = msOpt(o, 'connectTimeoutMs')
-  n.handshakeTimeoutMs = msOpt(o, 'handshakeTimeoutMs')
-  if (o.maxPayload !== undefined) {
-    if (typeof o.maxPayload !== 'number' || !(o.maxPayload > 0)) throw optionError('maxPayload', `must be a positive number of bytes, got ${JSON.stringify(o.maxPayload)}`)
-    n.maxPayload = o.maxPayload
-  }
-  const r = o.reconnect
-  if (r === false) n.reconnect = false
-  else if (r !== undefined && r !== true) {
-    if (typeof r !== 'object' || r === null) throw optionError('reconnect', 'must be a boolean or { initialDelayMs, maxDelayMs, maxRetries, jitter }')
-    n.reconnectInitialDelayMs = msOpt(r, 'initialDelayMs')
-    n.reconnectMaxDelayMs = msOpt(r, 'maxDelayMs')
-    if (r.maxRetries !== undefined && r.maxRetries !== null && r.maxRetries !== Infinity) {
-      if (!Number.isInteger(r.maxRetries) || r.maxRetries < 0) throw optionError('reconnect.maxRetries', `must be a non-negative integer, got ${JSON.stringify(r.maxRetries)}`)
-      n.reconnectMaxRetries = r.maxRetries
-    }
-    if (r.jitter !== undefined) {
-      if (!['full', 'equal', 'none'].includes(r.jitter)) throw optionError('reconnect.jitter', `must be 'full', 'equal' or 'none', got ${JSON.stringify(r.jitter)}`)
-      n.reconnectJitter = r.jitter
-    }
-  }
-  const tls = o.tls
-  if (tls !== undefined && tls !== null) {
-    if (typeof tls !== 'object') throw optionError('tls', 'must be an object like { ca, rejectUnauthorized, servername }')
-    if (tls.ca !== undefined) {
-      const list = Array.isArray(tls.ca) ? tls.ca : [tls.ca]
-      n.ca = list.map((c, i) => {
-        if (typeof c === 'string') return c
-        if (c instanceof Uint8Array) return Buffer.from(c).toString('utf8')
-        throw optionError(`tls.ca[${i}]`, 'must be a PEM string or Buffer')
-      })
-    }
-    if (tls.rejectUnauthorized !== undefined) n.rejectUnauthorized = Boolean(tls.rejectUnauthorized)
-    if (tls.servername !== undefined) n.servername = String(tls.servername)
-  }
-  for (const k of Object.keys(n)) if (n[k] === undefined) delete n[k]
-
-  let identity = null
-  if (o.identity !== undefined && o.identity !== null) {
-    if (typeof o.identity === 'string') identity = DeviceIdentity.loadOrCreate(o.identity)
-    else if (o.identity instanceof DeviceIdentity) identity = o.identity
-    else throw optionError('identity', 'must be a DeviceIdentity or the path of a key file')
-  }
-  const requestTimeoutMs = o.requestTimeoutMs === undefined ? DEFAULT_REQUEST_TIMEOUT_MS : msOpt(o, 'requestTimeoutMs', { allowNull: true })
-  return { native: n, identity, requestTimeoutMs }
 }
 
 // --------------------------------------------------------------------- stats
@@ -216,7 +124,7 @@ class GatewayClient {
    * @param {object} [options]
    */
   constructor(options) {
-    const { native, identity, requestTimeoutMs } = toNative(options)
+    const { native, identity, requestTimeoutMs } = gatewayOptions(options)
     this.#requestTimeoutMs = requestTimeoutMs
     this.#native = new NativeGatewayClient(native, identity, (batch) => this.#dispatch(batch))
   }
@@ -460,7 +368,7 @@ class GatewayClient {
         this.#emit('disconnect', { code: ev.code, reason: ev.reason, byServer: ev.byServer, phase: ev.phase })
         break
       case 'reconnecting':
-        // `delayMs` is the deprecated spelling of `delay`.
+        // `delayMs`: the deprecated name of `delay` (see the README's naming rule).
         this.#emit('reconnecting', { attempt: ev.attempt, delay: ev.delay, delayMs: ev.delay })
         break
       case 'paused': {

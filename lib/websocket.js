@@ -7,7 +7,7 @@
 
 const { NativeWebSocket } = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
-const { toNativeOptions } = require('./options.js')
+const { webSocketOptions } = require('./options.js')
 const { parseUrl, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const CONNECTING = 0
@@ -62,7 +62,7 @@ class WebSocket extends EventTarget {
     this.#url = parsed.href
     this.#origin = parsed.origin
     const list = parseProtocols(protocols)
-    const native = toNativeOptions(options, list)
+    const native = webSocketOptions(options, list)
     this.#native = new NativeWebSocket(this.#url, native, (batch) => this[kDispatch](batch))
     // Runs of text messages arrive joined: see kDispatch.
     this.#native.joinTextRuns()

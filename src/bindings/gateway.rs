@@ -8,7 +8,8 @@ use serde_json::json;
 
 use super::batch::Batch;
 use super::identity::NativeDeviceIdentity;
-use super::options::{jitter, ms, payload_bytes, tls_options};
+use super::options::{ms, payload_bytes, tls_options};
+use super::reconnecting::NativeReconnectOptions;
 use super::session::NativeSession;
 use crate::gateway::{ClientOptions, Credentials, DeviceTokenStore, GatewayError, GatewayProtocol};
 
@@ -61,14 +62,8 @@ pub struct NativeGatewayOptions {
     pub handshake_timeout_ms: Option<f64>,
     /// false: never reconnect
     pub reconnect: Option<bool>,
-    /// ms
-    pub reconnect_initial_delay_ms: Option<f64>,
-    /// ms
-    pub reconnect_max_delay_ms: Option<f64>,
-    /// count; absent = unlimited
-    pub reconnect_max_retries: Option<f64>,
-    /// 'full' | 'equal' | 'none'
-    pub reconnect_jitter: Option<String>,
+    /// Backoff and flapping settings, as `ReconnectingWebSocket` takes them.
+    pub reconnect_options: Option<NativeReconnectOptions>,
     /// Largest inbound frame in bytes.
     pub max_payload: Option<f64>,
     /// PEM strings.
@@ -132,21 +127,11 @@ impl NativeGatewayOptions {
             o.transport.max_payload = payload_bytes(m);
         }
         o.transport.tls = tls_options(self.ca, self.reject_unauthorized, self.servername);
-        let b = &mut o.supervisor.backoff;
-        if let Some(t) = self.reconnect_initial_delay_ms {
-            b.initial_delay = ms(t);
-        }
-        if let Some(t) = self.reconnect_max_delay_ms {
-            b.max_delay = ms(t);
-        }
-        if let Some(n) = self.reconnect_max_retries {
-            b.max_retries = Some(n.max(0.0).min(u32::MAX as f64) as u32);
+        if let Some(r) = &self.reconnect_options {
+            r.apply(&mut o.supervisor)?;
         }
         if self.reconnect == Some(false) {
-            b.max_retries = Some(0);
-        }
-        if self.reconnect_jitter.is_some() {
-            b.jitter = jitter(self.reconnect_jitter.as_deref())?;
+            o.supervisor.backoff.max_retries = Some(0);
         }
         o.validate()
             .map_err(|e| Error::new(Status::InvalidArg, e))?;

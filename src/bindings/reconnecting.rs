@@ -11,7 +11,7 @@ use super::batch::Batch;
 use super::options::{NativeConnectOptions, jitter, ms};
 use super::session::NativeSession;
 use crate::reconnect::{
-    BackoffConfig, ClosePolicy, DEFAULT_FINAL_CODES, OverflowPolicy, QueueConfig, SupervisorConfig,
+    ClosePolicy, DEFAULT_FINAL_CODES, OverflowPolicy, QueueConfig, SupervisorConfig,
 };
 use crate::session::{Plain, SendOutcome, SessionConfig};
 use crate::transport::Outgoing;
@@ -59,8 +59,10 @@ fn count(v: f64) -> usize {
 }
 
 impl NativeReconnectOptions {
-    fn into_core(self) -> Result<(SupervisorConfig, QueueConfig, bool)> {
-        let mut b = BackoffConfig::default();
+    /// Sets the backoff and the flapping guard of `s` (what
+    /// `ReconnectingWebSocket` and `GatewayClient` share).
+    pub(crate) fn apply(&self, s: &mut SupervisorConfig) -> Result<()> {
+        let b = &mut s.backoff;
         if let Some(v) = self.initial_delay {
             b.initial_delay = ms(v);
         }
@@ -70,19 +72,28 @@ impl NativeReconnectOptions {
         if let Some(v) = self.factor {
             b.factor = v;
         }
-        b.jitter = jitter(self.jitter.as_deref())?;
-        b.max_retries = self
-            .max_retries
-            .filter(|v| v.is_finite() && *v < u32::MAX as f64)
-            .map(|v| v.max(0.0) as u32);
+        if self.jitter.is_some() {
+            b.jitter = jitter(self.jitter.as_deref())?;
+        }
+        if let Some(v) = self.max_retries {
+            b.max_retries = (v.is_finite() && v < u32::MAX as f64).then(|| v.max(0.0) as u32);
+        }
         if let Some(v) = self.stable_after {
             b.stable_after = ms(v);
         }
+        if let Some(v) = self.flap_threshold {
+            s.flap_threshold = v.max(0.0).min(u32::MAX as f64) as u32;
+        }
+        if let Some(v) = self.flap_window {
+            s.flap_window = ms(v);
+        }
+        Ok(())
+    }
+
+    fn into_core(self) -> Result<(SupervisorConfig, QueueConfig, bool)> {
+        let mut s = SupervisorConfig::default();
+        self.apply(&mut s)?;
         let ask_final = self.ask_final.unwrap_or(false);
-        let mut s = SupervisorConfig {
-            backoff: b,
-            ..SupervisorConfig::default()
-        };
         if ask_final {
             s.close_policy = ClosePolicy::new().with_final_codes([]);
         } else if let Some(codes) = self.final_codes {
@@ -92,12 +103,6 @@ impl NativeReconnectOptions {
                     .filter_map(|c| u16::try_from(c).ok())
                     .collect::<Vec<_>>(),
             );
-        }
-        if let Some(v) = self.flap_threshold {
-            s.flap_threshold = v.max(0.0).min(u32::MAX as f64) as u32;
-        }
-        if let Some(v) = self.flap_window {
-            s.flap_window = ms(v);
         }
         let mut q = QueueConfig::default();
         if let Some(v) = self.max_messages {
