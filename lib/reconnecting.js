@@ -4,7 +4,7 @@
 // reason) when reconnecting cannot help: a final close code such as 4001
 // "Replaced" (a kick war), a flapping server, or retries used up.
 //
-// The loop runs in Rust (src/reconnect/driver.rs); lib/options.js checks the
+// The loop runs in Rust (src/session/driver.rs); lib/options.js checks the
 // options. This file keeps each message's original value until it is written
 // or handed back, and turns the native events (one array per wake-up) into
 // DOM events.

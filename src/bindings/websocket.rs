@@ -9,7 +9,7 @@ use super::batch::Batch;
 use super::options::NativeConnectOptions;
 use super::session::NativeSession;
 use crate::reconnect::{BackoffConfig, ClosePolicy, SupervisorConfig};
-use crate::session::driver::NotSent;
+use crate::session::NotSent;
 use crate::session::{Plain, SessionConfig};
 use crate::transport::Outgoing;
 

@@ -1,5 +1,5 @@
 //! The session driver: the one loop that owns a client's connection
-//! lifecycle, and the [`Session`] handle JS calls into.
+//! lifecycle. JS reaches it through the [`Session`](super::Session) handle (`handle.rs`).
 //!
 //! One task on the shared runtime loops:
 //!
@@ -13,9 +13,9 @@
 //! 4. report [`Event::Close`]; messages the connection took but never wrote
 //!    go back to the FRONT of the queue; the protocol gives its
 //!    [`Verdict`]; if the caller decides final codes itself, wait for
-//!    [`Session::decide`];
+//!    [`Session::decide`](super::Session::decide);
 //! 5. ask the [`Supervisor`]: report [`Event::Reconnecting`] and wait, or
-//!    pause until [`Session::resume`], or stop with [`Event::Terminal`].
+//!    pause until [`Session::resume`](super::Session::resume), or stop with [`Event::Terminal`].
 //!
 //! Concurrency: all state sits behind one mutex. Whoever changes it (the
 //! loop, or a JS call such as `send`, `close` or a gateway request) runs the
@@ -24,7 +24,7 @@
 //! (dial, backoff, verdict, pause, open connection) also serves the
 //! protocol's deadlines.
 //!
-//! Nothing is dropped silently: [`Session::send`] reports rejected and
+//! Nothing is dropped silently: [`Session::send`](super::Session::send) reports rejected and
 //! evicted ids at once, `Close` reports what a failed write took, and
 //! `Terminal` hands back the rest.
 
@@ -36,9 +36,9 @@ use tokio::sync::Notify;
 use super::event::{ErrorEvent, Event};
 use super::protocol::{Action, Protocol, Verdict};
 use crate::reconnect::policy::explain_final;
-use crate::reconnect::queue::{Push, QueueConfig, SendQueue};
+use crate::reconnect::queue::{QueueConfig, SendQueue};
 use crate::reconnect::supervisor::{
-    CloseInfo as SupClose, Decision, State, Supervisor, SupervisorConfig, Terminal, TerminalKind,
+    CloseInfo as SupClose, Decision, Supervisor, SupervisorConfig, Terminal, TerminalKind,
 };
 use crate::transport::{self, ConnectOptions, Connection, InboundEvent, Inbox, Outgoing};
 
@@ -55,103 +55,54 @@ pub struct SessionConfig {
     /// Limits of the queue for messages sent while not ready.
     pub queue: QueueConfig,
     /// The caller decides which server closes are final: after each close by
-    /// the server the driver waits for [`Session::decide`]. The supervisor's
+    /// the server the driver waits for [`Session::decide`](super::Session::decide). The supervisor's
     /// own final-code list should then be empty.
     pub ask_final: bool,
 }
 
-/// The result of [`Session::send`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendOutcome {
-    /// Taken (handed to the connection, or queued) under this id.
-    Accepted {
-        /// The message id; a `sent` event with an id at or above it means it
-        /// was written.
-        id: u64,
-    },
-    /// Taken under `id`, after evicting older queued messages (drop-oldest).
-    AcceptedDropping {
-        /// The new message's id.
-        id: u64,
-        /// The evicted ids, oldest first.
-        dropped: Vec<u64>,
-        /// Why they were evicted.
-        reason: String,
-    },
-    /// Not taken.
-    Rejected {
-        /// Why, and what to do.
-        reason: String,
-        /// `true`: the session is closed for good (the reason is the
-        /// terminal message); `false`: the queue is full.
-        closed: bool,
-    },
-}
-
-/// Why [`Session::send_now`] did not take a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotSent {
-    /// No connection has opened yet.
-    NotOpen,
-    /// The connection is closing or closed.
-    Closing,
-}
-
-struct St<P> {
-    sup: Supervisor,
-    queue: SendQueue<Outgoing>,
-    conn: Option<Connection>,
+pub(super) struct St<P> {
+    pub(super) sup: Supervisor,
+    pub(super) queue: SendQueue<Outgoing>,
+    pub(super) conn: Option<Connection>,
     /// The protocol said `Ready` on the current connection.
-    ready: bool,
-    next_id: u64,
+    pub(super) ready: bool,
+    pub(super) next_id: u64,
     /// Bytes accepted by the connections that have ended.
-    accepted_before: u64,
+    pub(super) accepted_before: u64,
     /// Highest id handed to the current connection.
-    handed_max: Option<u64>,
+    pub(super) handed_max: Option<u64>,
     /// `close()` was called: `(code, reason)`.
-    user_closed: Option<(Option<u16>, String)>,
-    terminal: Option<Terminal>,
+    pub(super) user_closed: Option<(Option<u16>, String)>,
+    pub(super) terminal: Option<Terminal>,
     /// Paused: waiting for `resume()` or `close()`.
-    paused: bool,
+    pub(super) paused: bool,
     /// The caller's verdict on the last close, once given.
-    verdict: Option<bool>,
-    proto: P,
+    pub(super) verdict: Option<bool>,
+    pub(super) proto: P,
 }
 
-struct Inner<P> {
-    cfg: SessionConfig,
-    inbox: Arc<Inbox>,
-    st: Mutex<St<P>>,
+pub(super) struct Inner<P> {
+    pub(super) cfg: SessionConfig,
+    pub(super) inbox: Arc<Inbox>,
+    pub(super) st: Mutex<St<P>>,
     /// Something the loop waits on may have changed.
-    wake: Notify,
+    pub(super) wake: Notify,
 }
 
-/// A running session. Cheap to clone; see the module docs.
-pub struct Session<P> {
-    inner: Arc<Inner<P>>,
-}
-
-impl<P> Clone for Session<P> {
-    fn clone(&self) -> Self {
-        Session {
-            inner: self.inner.clone(),
-        }
-    }
-}
-
-const USER_CLOSED: &str = "Closed by this client (close() was called); not reconnecting.";
+pub(super) const USER_CLOSED: &str =
+    "Closed by this client (close() was called); not reconnecting.";
 
 impl<P: Protocol> Inner<P> {
-    fn lock(&self) -> MutexGuard<'_, St<P>> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, St<P>> {
         self.st.lock().unwrap()
     }
 
-    fn emit(&self, ev: Event) {
+    pub(super) fn emit(&self, ev: Event) {
         self.inbox.push(InboundEvent::Session(Box::new(ev)));
     }
 
     /// Carries out `actions` (in order) under the lock.
-    fn apply(&self, st: &mut St<P>, actions: &mut Vec<Action>, now: Instant) {
+    pub(super) fn apply(&self, st: &mut St<P>, actions: &mut Vec<Action>, now: Instant) {
         for action in actions.drain(..) {
             match action {
                 Action::Emit(ev) => self.emit(ev),
@@ -199,7 +150,10 @@ impl<P: Protocol> Inner<P> {
 
     /// Runs `f` on the protocol under the lock, carries out its actions,
     /// and wakes the loop if the protocol's next deadline moved earlier.
-    fn with_protocol<R>(&self, f: impl FnOnce(&mut P, Instant, &mut Vec<Action>) -> R) -> R {
+    pub(super) fn with_protocol<R>(
+        &self,
+        f: impl FnOnce(&mut P, Instant, &mut Vec<Action>) -> R,
+    ) -> R {
         let now = Instant::now();
         let mut out = Vec::new();
         let mut st = self.lock();
@@ -256,207 +210,6 @@ fn far() -> tokio::time::Instant {
 
 fn user_closed(st: &St<impl Protocol>) -> bool {
     st.user_closed.is_some()
-}
-
-impl<P: Protocol> Session<P> {
-    /// Checks the settings and starts the session's task on `rt`. Events go
-    /// to `inbox`.
-    pub fn start(
-        cfg: SessionConfig,
-        proto: P,
-        inbox: Arc<Inbox>,
-        rt: &tokio::runtime::Handle,
-    ) -> Result<Session<P>, String> {
-        let sup = Supervisor::new(cfg.supervisor.clone())?;
-        let queue = SendQueue::new(cfg.queue);
-        let inner = Arc::new(Inner {
-            cfg,
-            inbox,
-            st: Mutex::new(St {
-                sup,
-                queue,
-                conn: None,
-                ready: false,
-                next_id: 1,
-                accepted_before: 0,
-                handed_max: None,
-                user_closed: None,
-                terminal: None,
-                paused: false,
-                verdict: None,
-                proto,
-            }),
-            wake: Notify::new(),
-        });
-        rt.spawn(run(inner.clone()));
-        Ok(Session { inner })
-    }
-
-    /// Sends `msg` now if the application is ready, else queues it within
-    /// the limits. Never blocks. See [`SendOutcome`].
-    pub fn send(&self, msg: Outgoing) -> SendOutcome {
-        let mut st = self.inner.lock();
-        if st.user_closed.is_some() || st.terminal.is_some() {
-            let reason = match &st.terminal {
-                Some(t) => t.message.clone(),
-                None => "the client is closed (close() was called); the message was not sent"
-                    .to_string(),
-            };
-            return SendOutcome::Rejected {
-                reason,
-                closed: true,
-            };
-        }
-        let id = st.next_id;
-        st.next_id += 1;
-        if st.ready
-            && let Some(conn) = &st.conn
-            && conn.send_with_id(id, msg.clone(), true).is_ok()
-        {
-            st.handed_max = Some(id);
-            return SendOutcome::Accepted { id };
-        }
-        let bytes = msg.len();
-        match st.queue.push(id, msg, bytes) {
-            Push::Accepted => SendOutcome::Accepted { id },
-            Push::Rejected { reason, .. } => {
-                tracing::info!(
-                    id,
-                    bytes,
-                    "reconnect: send queue full, message rejected (reject-new)"
-                );
-                SendOutcome::Rejected {
-                    reason,
-                    closed: false,
-                }
-            }
-            Push::AcceptedDropping(dropped) => {
-                tracing::info!(
-                    id,
-                    dropped = dropped.len(),
-                    "reconnect: send queue full, oldest messages dropped (drop-oldest)"
-                );
-                let c = st.queue.config();
-                SendOutcome::AcceptedDropping {
-                    id,
-                    dropped: dropped.into_iter().map(|e| e.0).collect(),
-                    reason: format!(
-                        "dropped to make room for a newer message: the send queue was full \
-                         (max_messages is {}, max_bytes is {}) and its overflow policy is \
-                         drop-oldest; send less while disconnected, or raise the limits",
-                        c.max_messages, c.max_bytes
-                    ),
-                }
-            }
-        }
-    }
-
-    /// Sends `msg` on the open connection, without queueing (the WHATWG
-    /// `send`). With `notify`, a `Sent` event reports when it was written.
-    pub fn send_now(&self, msg: Outgoing, notify: bool) -> Result<u64, NotSent> {
-        // Borrowed under the lock, not cloned: this runs once per message.
-        let mut st = self.inner.lock();
-        let id = st.next_id;
-        match &st.conn {
-            Some(conn) => conn
-                .send_with_id(id, msg, notify)
-                .map_err(|_| NotSent::Closing)?,
-            None if st.sup.stats().connects == 0 => return Err(NotSent::NotOpen),
-            None => return Err(NotSent::Closing),
-        };
-        st.next_id += 1;
-        Ok(id)
-    }
-
-    /// Total bytes ever accepted by this session's connections (the
-    /// consumer subtracts what `Sent` events report).
-    pub fn accepted_bytes(&self) -> u64 {
-        let st = self.inner.lock();
-        st.accepted_before + st.conn.as_ref().map_or(0, Connection::accepted_bytes)
-    }
-
-    /// Stops for good, in any state: closes the open connection with `code`
-    /// and `reason` (a closing handshake), or abandons the dial, the wait for
-    /// a verdict, a pause, or the wait before the next attempt. The
-    /// `Terminal` event (kind `user-closed`) follows. Later calls do nothing.
-    pub fn close(&self, code: Option<u16>, reason: String) {
-        let mut st = self.inner.lock();
-        if st.user_closed.is_some() || st.terminal.is_some() {
-            return;
-        }
-        st.user_closed = Some((code, reason.clone()));
-        st.sup.user_close();
-        if let Some(conn) = &st.conn {
-            conn.close(code, reason);
-        }
-        drop(st);
-        self.inner.wake.notify_one();
-    }
-
-    /// Like [`Session::close`], but drops an open connection without a
-    /// closing handshake (ws's `terminate()`, process or worker teardown).
-    pub fn abort(&self) {
-        let mut st = self.inner.lock();
-        if st.user_closed.is_none() && st.terminal.is_none() {
-            st.user_closed = Some((Some(1006), String::new()));
-            st.sup.user_close();
-        }
-        if let Some(conn) = &st.conn {
-            conn.abort();
-        }
-        drop(st);
-        self.inner.wake.notify_one();
-    }
-
-    /// The caller's verdict on the last close (`verdict: true` events):
-    /// `true` stops for good with kind `final-code`.
-    pub fn decide(&self, is_final: bool) {
-        self.inner.lock().verdict = Some(is_final);
-        self.inner.wake.notify_one();
-    }
-
-    /// Ends a pause: the session dials again (a request made right after
-    /// this is held, not refused). Does nothing otherwise.
-    pub fn resume(&self) {
-        let mut st = self.inner.lock();
-        if !st.paused || st.user_closed.is_some() {
-            return;
-        }
-        st.paused = false;
-        st.sup.restart();
-        let mut out = Vec::new();
-        st.proto.on_resumed(&mut out);
-        self.inner.apply(&mut st, &mut out, Instant::now());
-        drop(st);
-        self.inner.wake.notify_one();
-    }
-
-    /// The current state.
-    pub fn state(&self) -> State {
-        let st = self.inner.lock();
-        if st.user_closed.is_some() {
-            State::Closed
-        } else {
-            st.sup.state()
-        }
-    }
-
-    /// `(messages, bytes)` waiting in the send queue.
-    pub fn queued(&self) -> (usize, usize) {
-        let st = self.inner.lock();
-        (st.queue.len(), st.queue.bytes())
-    }
-
-    /// The terminal decision, once stopped.
-    pub fn terminal(&self) -> Option<Terminal> {
-        self.inner.lock().terminal.clone()
-    }
-
-    /// Runs `f` on the protocol (a command from JS, such as a gateway
-    /// request) and carries out the actions it returns.
-    pub fn with_protocol<R>(&self, f: impl FnOnce(&mut P, Instant, &mut Vec<Action>) -> R) -> R {
-        self.inner.with_protocol(f)
-    }
 }
 
 /// What one pass of the loop ended with.
@@ -706,7 +459,7 @@ async fn run_intercepted<P: Protocol>(
     }
 }
 
-/// Waits while paused, serving deadlines, until [`Session::resume`] (which
+/// Waits while paused, serving deadlines, until [`Session::resume`](super::Session::resume) (which
 /// restarts the supervisor and tells the protocol) or `close()`. Returns
 /// `false` if `close()` came first.
 async fn pause<P: Protocol>(inner: &Inner<P>, t: &Terminal) -> bool {
@@ -726,7 +479,7 @@ async fn pause<P: Protocol>(inner: &Inner<P>, t: &Terminal) -> bool {
     inner.lock().user_closed.is_none()
 }
 
-async fn run<P: Protocol>(inner: Arc<Inner<P>>) {
+pub(super) async fn run<P: Protocol>(inner: Arc<Inner<P>>) {
     loop {
         match attempt(&inner).await {
             Step::UserClosed(c) => return finish_user(&inner, c),

@@ -17,12 +17,15 @@
 //!
 //! - [`event`]: the typed events from the core to JS.
 //! - [`protocol`]: the [`Protocol`] trait, its [`Action`]s, and [`Plain`].
-//! - [`driver`]: the loop, and the [`Session`] handle JS calls into.
+//! - [`driver`]: the loop.
+//! - [`handle`]: the [`Session`] handle JS calls into.
 
 pub mod driver;
 pub mod event;
+pub mod handle;
 pub mod protocol;
 
-pub use driver::{SendOutcome, Session, SessionConfig};
+pub use driver::SessionConfig;
 pub use event::{ErrorEvent, Event};
+pub use handle::{NotSent, SendOutcome, Session};
 pub use protocol::{Action, Plain, Protocol, Verdict};

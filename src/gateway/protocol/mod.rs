@@ -22,86 +22,30 @@
 //! honour `retryAfterMs` and `shutdown.restartExpectedMs`; `DEVICE_AUTH_*`
 //! pauses. The one piece of state that may touch a file is the device
 //! token store (a file only when the caller gave it a path).
+//!
+//! - this file: the state, requests, deadlines and the lifecycle hooks;
+//! - `connect`: challenge → `connect` → hello-ok or refusal → pause or retry;
+//! - `route`: frames after hello-ok (answers and events).
 
-use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::auth::{
-    AuthSelection, AuthSource, ConnectFailure, Credentials, DeviceTokenRetryContext,
-    classify_connect_error_with, device_token_to_store, select_connect_auth,
-    should_clear_stored_token,
-};
-use super::endpoint::is_trusted_endpoint;
+use super::auth::{AuthSelection, Credentials};
 use super::error::{CONNECT_PAUSED, GatewayError};
-use super::events::{ClientState, GatewayEvent, JsonText};
-use super::frames::{
-    CHALLENGE_EVENT, ErrorShape, HelloOk, Inbound, Policy, StateVersion, parse_inbound,
-};
-use super::handshake::{
-    Challenge, ConnectOptions, ConnectOutcome, DEFAULT_ROLE, HandshakeError, build_connect,
-    connect_request, parse_challenge, parse_connect_response,
-};
+use super::events::{ClientState, GatewayEvent};
+use super::frames::{ErrorShape, Policy};
+use super::handshake::{ConnectOptions, DEFAULT_ROLE};
 use super::identity::DeviceIdentity;
 use super::options::{
     CLOSE_CHALLENGE_TIMEOUT, CLOSE_CONNECT_TIMEOUT, CLOSE_TICK_TIMEOUT, ClientOptions,
-    DEVICE_TOKEN_RETRY_DELAY,
 };
-use super::pending::{PendingRequest, PendingTable, Routed};
-use super::seq::{SeqObservation, SeqTracker};
+use super::pending::{PendingRequest, PendingTable};
+use super::seq::SeqTracker;
 use super::token_store::DeviceTokenStore;
 use crate::reconnect::Terminal;
 use crate::session::{Action, ErrorEvent, Event, Protocol, SessionConfig, Verdict};
 use crate::transport::{self, InboundEvent, Outgoing};
-
-/// The `req` frame text for already-serialized `params` (which must be JSON).
-pub fn request_frame_text(id: &str, method: &str, params_json: Option<&str>) -> String {
-    let id = serde_json::to_string(id).expect("a string serializes");
-    let method = serde_json::to_string(method).expect("a string serializes");
-    match params_json {
-        Some(p) => format!(r#"{{"type":"req","id":{id},"method":{method},"params":{p}}}"#),
-        None => format!(r#"{{"type":"req","id":{id},"method":{method}}}"#),
-    }
-}
-
-/// The envelope of a post-hello frame: what routing needs, with the
-/// payload and error left as unparsed JSON (JS parses them).
-#[derive(Deserialize)]
-struct Head<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
-    #[serde(default, borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(default)]
-    ok: Option<bool>,
-    #[serde(default, borrow)]
-    event: Option<Cow<'a, str>>,
-    #[serde(default)]
-    seq: Option<u64>,
-    #[serde(default, rename = "stateVersion")]
-    state_version: Option<StateVersion>,
-    #[serde(default, borrow)]
-    payload: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    error: Option<&'a RawValue>,
-}
-
-/// `payload.status` of a two-stage answer.
-#[derive(Deserialize)]
-struct StatusHead<'a> {
-    #[serde(default, borrow)]
-    status: Option<Cow<'a, str>>,
-}
-
-/// `payload.restartExpectedMs` of a `shutdown` event.
-#[derive(Deserialize)]
-struct ShutdownHead {
-    #[serde(default, rename = "restartExpectedMs")]
-    restart_expected_ms: Option<u64>,
-}
 
 /// Where the current connection is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,286 +322,6 @@ impl GatewayProtocol {
             },
         );
     }
-
-    fn on_challenge(&mut self, text: &str, now: Instant, out: &mut Vec<Action>) {
-        let Ok(Inbound::Event(ev)) = parse_inbound(text) else {
-            return;
-        };
-        if ev.event != CHALLENGE_EVENT {
-            return;
-        }
-        let challenge = match parse_challenge(&ev) {
-            Ok(c) => c,
-            // Without a device key the ts is not signed; the nonce is enough.
-            Err(HandshakeError::MissingTs | HandshakeError::InvalidTs)
-                if self.identity.is_none() =>
-            {
-                match ev
-                    .payload
-                    .as_ref()
-                    .and_then(|p| p.get("nonce"))
-                    .and_then(serde_json::Value::as_str)
-                    .map(str::trim)
-                    .filter(|n| !n.is_empty())
-                {
-                    Some(n) => Challenge {
-                        nonce: n.to_owned(),
-                        ts: 0,
-                    },
-                    None => {
-                        return self.local_close(1008, "connect challenge missing nonce", now, out);
-                    }
-                }
-            }
-            Err(HandshakeError::MissingNonce) => {
-                return self.local_close(1008, "connect challenge missing nonce", now, out);
-            }
-            Err(_) => return self.local_close(1008, "connect challenge invalid ts", now, out),
-        };
-        let role = self.role();
-        let stored = self.identity.as_ref().and_then(|id| {
-            self.token_store
-                .get(&self.url, id.device_id(), &role)
-                .cloned()
-        });
-        let sel = select_connect_auth(&self.credentials, stored.as_ref(), self.device_token_retry);
-        self.device_token_retry = false;
-        let mut copts = self.connect.clone();
-        if !self.scopes_explicit
-            && let Some(s) = &sel.stored_scopes
-            && !s.is_empty()
-        {
-            copts.scopes = s.clone();
-        }
-        let built =
-            build_connect(&copts, &challenge, self.identity.as_ref(), &sel.auth).and_then(|p| {
-                self.connects += 1;
-                let id = format!("connect-{}", self.connects);
-                connect_request(&id, &p).map(|(_, json)| (id, json))
-            });
-        match built {
-            Ok((id, json)) => {
-                out.push(Action::Send {
-                    msg: Outgoing::Text(Utf8Bytes::from(json)),
-                    tag: None,
-                });
-                self.connect_id = id;
-                self.selection = Some(sel);
-                self.phase = Phase::Hello;
-                self.deadline = Some(now + self.connect_timeout);
-            }
-            Err(e) => {
-                // A configuration problem: retrying cannot fix it.
-                let shape = ErrorShape {
-                    code: "INVALID_REQUEST".into(),
-                    message: e.to_string(),
-                    details: Some(serde_json::json!({"code": "CLIENT_CONFIG_INVALID"})),
-                    retryable: Some(false),
-                    retry_after_ms: None,
-                };
-                self.rejected = Some((shape, sel));
-                self.local_close(1008, "connect failed", now, out);
-            }
-        }
-    }
-
-    fn on_hello_frame(&mut self, text: &Utf8Bytes, now: Instant, out: &mut Vec<Action>) {
-        let Ok(Inbound::Response(res)) = parse_inbound(text) else {
-            return;
-        };
-        if res.id != self.connect_id {
-            return;
-        }
-        let sel = self.selection.clone().expect("set when connect was sent");
-        match parse_connect_response(res) {
-            Ok(ConnectOutcome::Hello(hello)) => self.on_hello(hello, text, now, out),
-            Ok(ConnectOutcome::Rejected(err)) => {
-                self.rejected = Some((err, sel));
-                self.phase = Phase::Rejected;
-                // The gateway closes right after; close ourselves if it does not.
-                self.deadline = Some(now + self.close_timeout);
-            }
-            Err(e) => {
-                Self::error(out, "frame", e.to_string());
-                self.local_close(1008, "invalid hello-ok", now, out);
-            }
-        }
-    }
-
-    fn on_hello(&mut self, hello: HelloOk, text: &Utf8Bytes, now: Instant, out: &mut Vec<Action>) {
-        self.policy = hello.policy();
-        if let Some(id) = &self.identity {
-            let role = self.role();
-            let prev = self
-                .token_store
-                .get(&self.url, id.device_id(), &role)
-                .cloned();
-            if let Some((role, tok)) = device_token_to_store(&hello, &role, prev.as_ref())
-                && prev.as_ref() != Some(&tok)
-                && let Err(e) = self.token_store.put(&self.url, id.device_id(), &role, tok)
-            {
-                Self::error(out, "token-store", e.to_string());
-            }
-        }
-        self.seq.reset();
-        if let Some(sv) = hello.snapshot_state_version() {
-            self.seq.observe_state_version(sv);
-        }
-        self.retry_used = false;
-        self.device_token_retry = false;
-        self.hello_at = Some(now);
-        self.phase = Phase::Ready;
-        self.deadline = Some(now + self.watchdog_window());
-        let payload = serde_json::from_str::<Head>(text)
-            .ok()
-            .and_then(|h| h.payload)
-            .map(|p| JsonText::within(text, p.get()));
-        if let Some(payload) = payload {
-            Self::emit(
-                out,
-                GatewayEvent::Hello {
-                    protocol: hello.protocol(),
-                    max_payload: self.policy.max_payload,
-                    tick_interval_ms: self.policy.tick_interval_ms,
-                    state_version: self.seq.state_version(),
-                    payload,
-                },
-            );
-        }
-        out.push(Action::Ready);
-        self.set_state(ClientState::Ready, out);
-        self.flush_held(out);
-    }
-
-    /// Routes a post-hello frame: answers to requests in flight and every
-    /// event go to JS; `seq` and `stateVersion` are tracked.
-    fn route(&mut self, text: &Utf8Bytes, out: &mut Vec<Action>) {
-        let head: Head = match serde_json::from_str(text) {
-            Ok(h) => h,
-            Err(e) => {
-                let message = format!(
-                    "unreadable frame from the gateway ({} bytes): {e}",
-                    text.len()
-                );
-                return Self::error(out, "frame", message);
-            }
-        };
-        let json = |raw: Option<&RawValue>| raw.map(|r| JsonText::within(text, r.get()));
-        match head.kind.as_ref() {
-            "res" => {
-                let Some(id) = head.id.as_deref() else { return };
-                let ok = head.ok == Some(true);
-                let accepted = ok
-                    && head.payload.is_some_and(|p| {
-                        serde_json::from_str::<StatusHead>(p.get())
-                            .is_ok_and(|s| s.status.as_deref() == Some("accepted"))
-                    });
-                let accepted = match self.pending.route(id, accepted) {
-                    Routed::Unknown => return,
-                    Routed::Accepted => true,
-                    Routed::Final(_) => false,
-                };
-                Self::emit(
-                    out,
-                    GatewayEvent::Response {
-                        id: id.to_owned(),
-                        ok,
-                        accepted,
-                        payload: json(head.payload),
-                        error: json(head.error),
-                    },
-                );
-            }
-            "event" => {
-                let Some(event) = head.event.filter(|e| !e.is_empty()) else {
-                    return;
-                };
-                if let Some(sv) = head.state_version
-                    && self.seq.observe_state_version(sv)
-                {
-                    let cur = self.seq.state_version().unwrap_or(sv);
-                    Self::emit(out, GatewayEvent::StateVersion(cur));
-                }
-                if let Some(s) = head.seq {
-                    match self.seq.observe(s) {
-                        SeqObservation::First | SeqObservation::InOrder => {}
-                        other => Self::emit(out, GatewayEvent::Seq(other)),
-                    }
-                }
-                if event == "shutdown" {
-                    self.restart_hint = head
-                        .payload
-                        .and_then(|p| serde_json::from_str::<ShutdownHead>(p.get()).ok())
-                        .and_then(|h| h.restart_expected_ms);
-                }
-                Self::emit(
-                    out,
-                    GatewayEvent::Event {
-                        event: event.into_owned(),
-                        seq: head.seq,
-                        state_version: head.state_version,
-                        payload: json(head.payload),
-                    },
-                );
-            }
-            _ => {}
-        }
-    }
-
-    /// What a refused `connect` means for the next attempt: a hint, the
-    /// one-shot device-token retry, or a pause (the message to stop with).
-    fn classify_rejection(
-        &mut self,
-        err: ErrorShape,
-        sel: AuthSelection,
-        hint: &mut Option<Duration>,
-        out: &mut Vec<Action>,
-    ) -> Option<String> {
-        let role = self.role();
-        let device_id = self.identity.as_ref().map(|i| i.device_id().to_owned());
-        let has_stored = device_id
-            .as_deref()
-            .is_some_and(|d| self.token_store.get(&self.url, d, &role).is_some());
-        if should_clear_stored_token(&err, sel.uses_stored_token)
-            && let Some(d) = &device_id
-            && let Err(e) = self.token_store.remove(&self.url, d, &role)
-        {
-            Self::error(out, "token-store", e.to_string());
-        }
-        let ctx = DeviceTokenRetryContext {
-            explicit_token_sent: sel.source == AuthSource::SharedToken,
-            has_stored_token: has_stored,
-            retry_already_used: self.retry_used,
-            endpoint_trusted: is_trusted_endpoint(&self.url, self.tls_pinned),
-        };
-        match classify_connect_error_with(&err, &ctx) {
-            ConnectFailure::Retry { after_ms } => {
-                *hint = after_ms.map(Duration::from_millis).or(*hint);
-                None
-            }
-            ConnectFailure::RetryWithDeviceToken => {
-                self.device_token_retry = true;
-                self.retry_used = true;
-                *hint = Some(DEVICE_TOKEN_RETRY_DELAY);
-                None
-            }
-            ConnectFailure::Pause {
-                detail_code,
-                next_step,
-            } => {
-                let message = format!(
-                    "paused: {detail_code}: {}; next step: {next_step}",
-                    err.message
-                );
-                self.pause = Some(PauseInfo {
-                    error: GatewayError::from_shape(err, Some("connect")),
-                    detail_code,
-                    next_step,
-                });
-                Some(message)
-            }
-        }
-    }
 }
 
 impl Protocol for GatewayProtocol {
@@ -815,6 +479,10 @@ impl Protocol for GatewayProtocol {
     }
 }
 
+mod connect;
+mod route;
+
+pub use route::request_frame_text;
+
 #[cfg(test)]
-#[path = "protocol_tests.rs"]
 mod tests;
