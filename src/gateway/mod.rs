@@ -6,7 +6,8 @@
 //!
 //! | File | Concern | Protocol |
 //! | --- | --- | --- |
-//! | [`frames`] | `req`/`res`/`event` envelopes, `ErrorShape`, `connect` params, `hello-ok`, constants and the client id/mode enums | §2, §4, §5 |
+//! | [`frames`] | `req`/`res`/`event` envelopes, `ErrorShape`, `connect` params, constants and the client id/mode enums | §2, §4 |
+//! | [`hello`] | the hello-ok payload: server, features, auth, `policy` | §5 |
 //! | [`identity`] | Ed25519 device key, device id, v2/v3 signed payloads, key file | §7.1–7.4 |
 //! | [`auth`] | which credentials to send, the one-shot device-token retry, retry-or-pause after a failed connect | §6, §7.5, §12; anchor §1.6, §1.8, §1.13 |
 //! | [`token_store`] | device tokens keyed by (gateway URL, deviceId, role) | §7.5; anchor §1.13, §5.4 |
@@ -34,6 +35,7 @@ pub mod error;
 pub mod events;
 pub mod frames;
 pub mod handshake;
+pub mod hello;
 pub mod identity;
 pub mod options;
 pub mod pending;
