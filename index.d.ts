@@ -205,9 +205,31 @@ export interface QueueOptions {
   overflow?: 'reject-new' | 'drop-oldest'
 }
 
-export interface ReconnectingWebSocketOptions extends WebSocketOptions {
+/** A value, or a function called before every attempt that returns (or resolves to) it: fresh credentials per attempt. */
+export type PerAttempt<T> = T | (() => T | Promise<T>)
+
+/** The error of a failed attempt, as `isFinalHandshakeError` and the `error` event see it. */
+export interface HandshakeError extends Error {
+  /** `CLAWSOCK_HTTP_STATUS`, `CLAWSOCK_TLS`, `CLAWSOCK_CONNECTION_REFUSED`, … */
+  code?: string
+  /** The HTTP status of a refused upgrade. */
+  status?: number
+  /** Whether this failure stops reconnecting by default (400, 401, 403, 404, 405, 410, 426, a rejected certificate). */
+  finalByDefault?: boolean
+}
+
+export interface ReconnectingWebSocketOptions extends Omit<WebSocketOptions, 'headers' | 'protocols'> {
+  /** Request headers, or a function called before every attempt that returns them. */
+  headers?: PerAttempt<Record<string, string | string[]> | Iterable<[string, string]>>
+  /** Subprotocols, or a function called before every attempt that returns them. */
+  protocols?: PerAttempt<string | string[]>
   reconnect?: ReconnectOptions
   queue?: QueueOptions
+  /**
+   * Decides whether a failed attempt stops reconnecting for good (`true`), instead of the
+   * default rule (`error.finalByDefault`). 429 and 503 wait for `Retry-After` either way.
+   */
+  isFinalHandshakeError?: (error: HandshakeError) => boolean
 }
 
 /** Why a ReconnectingWebSocket stopped for good. */
@@ -216,9 +238,11 @@ export interface Terminal {
   reason: string
   /** A plain sentence: what happened, and what to do. For 4001 it names the identity conflict. */
   message: string
-  kind: 'final-code' | 'flapping' | 'retries-exhausted' | 'user-closed'
+  kind: 'final-code' | 'flapping' | 'retries-exhausted' | 'handshake-rejected' | 'user-closed'
   /** For `'flapping'`: the close codes seen. */
   codes?: readonly number[]
+  /** For `'handshake-rejected'`: the HTTP status (absent for a rejected certificate). */
+  status?: number
 }
 
 /** `reconnecting`: a new attempt is scheduled. */
@@ -227,6 +251,10 @@ export declare class ReconnectingEvent extends Event {
   /** ms until the attempt. */
   readonly delay: number
   readonly lastClose: { code: number; reason: string }
+  /** Whether the server set the delay (`Retry-After` on a 429 or 503 answer). */
+  readonly fromServer: boolean
+  /** The server's `Retry-After` in ms (capped at 5 minutes), or null. */
+  readonly retryAfter: number | null
 }
 
 /** `terminal`: the client stopped and will not reconnect. Always the last event. */
@@ -236,6 +264,7 @@ export declare class TerminalEvent extends Event implements Terminal {
   readonly message: string
   readonly kind: Terminal['kind']
   readonly codes?: readonly number[]
+  readonly status?: number
 }
 
 /** `dropped`: messages that will not be delivered, handed back with the reason. */
@@ -260,8 +289,9 @@ export interface ReconnectingWebSocketEventMap {
  * cannot be delivered comes back through `dropped` and `sendAsync` rejections.
  */
 export declare class ReconnectingWebSocket extends EventTarget {
-  constructor(url: string | URL, protocols?: string | string[], options?: ReconnectingWebSocketOptions)
-  constructor(url: string | URL, options?: ReconnectingWebSocketOptions)
+  /** `url` and `protocols` may be functions, called before every attempt (fresh credentials). */
+  constructor(url: PerAttempt<string | URL>, protocols?: PerAttempt<string | string[]>, options?: ReconnectingWebSocketOptions)
+  constructor(url: PerAttempt<string | URL>, options?: ReconnectingWebSocketOptions)
   readonly url: string
   readonly protocol: string
   readonly extensions: string
@@ -343,9 +373,12 @@ export declare class GatewayError extends Error {
 export type GatewayState = 'connecting' | 'handshaking' | 'ready' | 'reconnecting' | 'paused' | 'closed'
 
 export interface GatewayClientOptions {
-  /** Default `ws://127.0.0.1:18789`. */
-  url?: string | URL
-  token?: string
+  /** Default `ws://127.0.0.1:18789`. A function is called before every attempt. */
+  url?: PerAttempt<string | URL>
+  /** The shared gateway token. A function is called before every attempt. */
+  token?: PerAttempt<string>
+  /** As for ReconnectingWebSocket: decides which failed upgrades are final. */
+  isFinalHandshakeError?: (error: HandshakeError) => boolean
   password?: string
   bootstrapToken?: string
   deviceToken?: string
@@ -411,6 +444,10 @@ export interface GatewayReconnectingInfo {
   delay: number
   /** @deprecated Use `delay` (the same value). */
   delayMs: number
+  /** Whether the server set the delay (`Retry-After`). */
+  fromServer: boolean
+  /** The server's `Retry-After` in ms, or null. */
+  retryAfter: number | null
 }
 
 export interface GatewayRequestOptions {
@@ -449,7 +486,7 @@ export interface GatewayClientEvents {
   paused: (info: GatewayPausedInfo) => void
   reconnecting: (info: GatewayReconnectingInfo) => void
   disconnect: (info: { code: number; reason: string; byServer: boolean; phase: 'pre-hello' | 'post-hello' }) => void
-  close: (info: { code: number; reason: string; message: string; kind: 'user-closed' | 'final-code' | 'flapping' | 'retries-exhausted' }) => void
+  close: (info: { code: number; reason: string; message: string; kind: 'user-closed' | 'final-code' | 'flapping' | 'retries-exhausted' | 'handshake-rejected'; status?: number }) => void
   error: (err: Error & { kind?: 'dial' | 'frame' | 'token-store' }) => void
   gap: (gap: { expected: number; received: number }) => void
   seq: (info: { kind: 'gap'; expected: number; received: number } | { kind: 'duplicate' | 'backwards'; last: number; received: number }) => void

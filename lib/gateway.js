@@ -109,6 +109,11 @@ class GatewayClient {
   #state = 'connecting'
   #hello = null
   #open = false
+  #isFinalHandshake = null
+  #urlFn = null
+  #tokenFn = null
+  #staticUrl
+  #targetError = null
   #stateVersion = null
   #requestTimeoutMs
   #pending = new Map()
@@ -124,9 +129,30 @@ class GatewayClient {
    * @param {object} [options]
    */
   constructor(options) {
-    const { native, identity, requestTimeoutMs } = gatewayOptions(options)
+    const { native, identity, requestTimeoutMs, isFinal, urlFn, tokenFn } = gatewayOptions(options)
     this.#requestTimeoutMs = requestTimeoutMs
+    this.#isFinalHandshake = isFinal || null
+    this.#urlFn = urlFn || null
+    this.#tokenFn = tokenFn || null
+    this.#staticUrl = native.url
     this.#native = new NativeGatewayClient(native, identity, (batch) => this.#dispatch(batch))
+  }
+
+  /** Calls the url/token functions for the next attempt (fresh credentials). */
+  async #target() {
+    try {
+      const u = this.#urlFn ? await this.#urlFn() : this.#staticUrl
+      const url = u instanceof URL ? u.href : u
+      if (typeof url !== 'string') throw new TypeError(`clawsock: GatewayClient's url function must return a ws:// or wss:// URL, got ${typeof url}`)
+      const token = this.#tokenFn ? await this.#tokenFn() : undefined
+      if (token !== undefined && token !== null && typeof token !== 'string') {
+        throw new TypeError(`clawsock: GatewayClient's token function must return a string, got ${typeof token}`)
+      }
+      this.#native.setTarget(url, token ?? undefined)
+    } catch (err) {
+      this.#targetError = err instanceof Error ? err : new Error(String(err))
+      this.#native.failTarget(this.#targetError.message)
+    }
   }
 
   /** 'connecting' | 'handshaking' | 'ready' | 'reconnecting' | 'paused' | 'closed' */
@@ -369,7 +395,7 @@ class GatewayClient {
         break
       case 'reconnecting':
         // `delayMs`: the deprecated name of `delay` (see the README's naming rule).
-        this.#emit('reconnecting', { attempt: ev.attempt, delay: ev.delay, delayMs: ev.delay })
+        this.#emit('reconnecting', { attempt: ev.attempt, delay: ev.delay, delayMs: ev.delay, fromServer: ev.fromServer, retryAfter: ev.retryAfter })
         break
       case 'paused': {
         // Every pending request was rejected just before this (Rust owns
@@ -386,18 +412,38 @@ class GatewayClient {
         this.#emit('paused', info)
         break
       }
+      case 'dial':
+        this.#target()
+        break
       case 'error': {
-        const err = new Error(ev.message)
-        // A failure before the socket opened is a dial failure ('dial');
-        // `cause` keeps the transport's own classification.
-        err.kind = this.#open ? ev.kind : 'dial'
-        err.cause = ev.kind
-        if (ev.status != null) err.status = ev.status
+        // A url/token function that threw: its own error, as it is.
+        const own = ev.kind === 'target' ? this.#targetError : null
+        this.#targetError = null
+        const err = own || new Error(ev.message)
+        if (!own) {
+          // A failure before the socket opened is a dial failure ('dial');
+          // `cause` keeps the transport's own classification.
+          err.kind = this.#open ? ev.kind : 'dial'
+          err.cause = ev.kind
+          if (ev.status != null) err.status = ev.status
+          err.finalByDefault = ev.finalByDefault
+        }
         this.#emit('error', err)
+        if (ev.verdict) {
+          let isFinal
+          try {
+            isFinal = Boolean(this.#isFinalHandshake(err))
+          } catch (thrown) {
+            isFinal = Boolean(ev.finalByDefault)
+            this.#emit('error', Object.assign(new Error(`clawsock: the isFinalHandshakeError function threw (${thrown && thrown.message}); the default rule decides instead`), { kind: 'option', cause: thrown }))
+          }
+          this.#native.decide(isFinal)
+        }
         break
       }
       case 'terminal': {
         this.#final = { code: ev.code, reason: ev.reason, message: ev.message, kind: ev.kind }
+        if (ev.status != null) this.#final.status = ev.status
         this.#setState('closed')
         const err = this.#closedError()
         for (const [id, entry] of this.#pending) this.#settle(id, entry, err, true)

@@ -47,8 +47,8 @@ const GATEWAY_STRINGS = ['token', 'password', 'bootstrapToken', 'deviceToken', '
   'deviceFamily', 'displayName', 'instanceId', 'role', 'locale', 'userAgent', 'tokenStorePath']
 const KNOWN = {
   WebSocket: CONNECT_KEYS,
-  ReconnectingWebSocket: [...CONNECT_KEYS, 'reconnect', 'queue'],
-  GatewayClient: ['url', ...GATEWAY_STRINGS, 'platform', 'scopes', 'caps', 'identity', 'requestTimeoutMs',
+  ReconnectingWebSocket: [...CONNECT_KEYS, 'reconnect', 'queue', 'isFinalHandshakeError'],
+  GatewayClient: ['url', ...GATEWAY_STRINGS, 'isFinalHandshakeError', 'platform', 'scopes', 'caps', 'identity', 'requestTimeoutMs',
     'connectChallengeTimeoutMs', 'connectTimeoutMs', 'handshakeTimeout', 'maxPayload', 'reconnect',
     'tls', 'ca', 'rejectUnauthorized', 'servername'],
 }
@@ -294,7 +294,7 @@ class Reader {
 
 function headerPairs(r) {
   const headers = r.values.headers
-  if (headers === undefined || headers === null) return []
+  if (headers === undefined || headers === null || typeof headers === 'function') return []
   let entries
   if (typeof headers.entries === 'function' && !Array.isArray(headers)) entries = Array.from(headers.entries())
   else if (Array.isArray(headers)) entries = headers
@@ -449,12 +449,41 @@ function webSocketOptions(options, protocols) {
  * NativeReconnectOptions (`reconnect`, with the queue's) and the finalCodes
  * predicate (or null).
  */
-function reconnectingOptions(options, protocols) {
+function reconnectingOptions(options, protocols, { askTarget = false } = {}) {
   const cls = 'ReconnectingWebSocket'
   const o = topLevel(cls, options)
   const { reconnect, predicate } = reconnectOptions(cls, o.reconnect)
-  const native = prune({ ...reconnect, ...queueOptions(cls, o.queue) })
-  return { connect: connectOptions(cls, o, protocols), reconnect: native, predicate }
+  const isFinal = handshakePredicate(new Reader(cls, o))
+  const headersFn = fn(new Reader(cls, o), 'headers')
+  const native = prune({
+    ...reconnect,
+    ...queueOptions(cls, o.queue),
+    askHandshake: isFinal ? true : undefined,
+    askTarget: askTarget || headersFn ? true : undefined,
+  })
+  return { connect: connectOptions(cls, o, protocols), reconnect: native, predicate, isFinal, headersFn }
+}
+
+/** A function option (fresh values per attempt), or undefined. */
+function fn(r, key) {
+  const v = r.values[key]
+  return typeof v === 'function' ? v : undefined
+}
+
+/** `isFinalHandshakeError(error) => boolean`, or undefined. */
+function handshakePredicate(r) {
+  const v = r.values.isFinalHandshakeError
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'function') throw r.error('isFinalHandshakeError', `must be a function (error) => boolean, got ${show(v)}`)
+  return v
+}
+
+/**
+ * One attempt's headers, from what a `headers` function returned: the same
+ * checks as the option (and `origin` added).
+ */
+function attemptHeaders(cls, headers, origin) {
+  return headerPairs(new Reader(cls, { headers, origin }, 'headers()'))
 }
 
 /** GatewayClient: the NativeGatewayOptions, the identity (or null) and the default request timeout. */
@@ -463,10 +492,14 @@ function gatewayOptions(options) {
   const raw = topLevel(cls, options)
   const { values, labels } = renamed(cls, raw, '', GATEWAY_ALIASES)
   const r = new Reader(cls, values, '', labels)
-  const url = values.url === undefined ? DEFAULT_GATEWAY_URL : values.url instanceof URL ? values.url.href : values.url
-  if (typeof url !== 'string') throw r.error('url', 'must be a ws:// or wss:// URL string')
+  // url and token may be functions, called before every attempt (fresh
+  // credentials); the first attempt's URL then comes from the function too.
+  const urlFn = fn(r, 'url')
+  const tokenFn = fn(r, 'token')
+  const url = values.url === undefined || urlFn ? DEFAULT_GATEWAY_URL : values.url instanceof URL ? values.url.href : values.url
+  if (typeof url !== 'string') throw r.error('url', 'must be a ws:// or wss:// URL string, or a function returning one')
   const n = { url }
-  for (const k of GATEWAY_STRINGS) n[k] = r.string(k)
+  for (const k of GATEWAY_STRINGS) n[k] = k === 'token' && tokenFn ? undefined : r.string(k)
   n.platform = r.string('platform') ?? process.platform
   n.scopes = r.strings('scopes')
   n.caps = r.strings('caps')
@@ -484,6 +517,10 @@ function gatewayOptions(options) {
     // the same Rust conversion (src/bindings/reconnecting.rs).
     n.reconnectOptions = prune(reconnectOptions(cls, rc, GATEWAY_RECONNECT_ALIASES).reconnect)
   }
+  const isFinal = handshakePredicate(r)
+  if (isFinal || urlFn || tokenFn) {
+    n.reconnectOptions = prune({ ...n.reconnectOptions, askHandshake: isFinal ? true : undefined, askTarget: urlFn || tokenFn ? true : undefined })
+  }
   Object.assign(n, tlsOptions(r))
   let identity = null
   if (values.identity !== undefined && values.identity !== null) {
@@ -494,7 +531,7 @@ function gatewayOptions(options) {
   const requestTimeoutMs = values.requestTimeoutMs === undefined ? DEFAULT_REQUEST_TIMEOUT_MS
     : values.requestTimeoutMs === null ? null
       : r.ms('requestTimeoutMs', { allowZero: true, what: 'a non-negative number of milliseconds or null' })
-  return { native: prune(n), identity, requestTimeoutMs }
+  return { native: prune(n), identity, requestTimeoutMs, isFinal, urlFn, tokenFn }
 }
 
-module.exports = { webSocketOptions, reconnectingOptions, gatewayOptions }
+module.exports = { webSocketOptions, reconnectingOptions, gatewayOptions, attemptHeaders }

@@ -15,7 +15,7 @@
 
 const native = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
-const { reconnectingOptions } = require('./options.js')
+const { reconnectingOptions, attemptHeaders } = require('./options.js')
 const { parseUrl, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const kDispatch = Symbol('dispatch')
@@ -33,11 +33,15 @@ class ReconnectingEvent extends Event {
   #attempt
   #delay
   #lastClose
+  #fromServer
+  #retryAfter
   constructor(type, init = {}) {
     super(type, init)
     this.#attempt = Number(init.attempt) || 0
     this.#delay = Number(init.delay) || 0
     this.#lastClose = Object.freeze({ code: Number(init.lastClose?.code) || 0, reason: String(init.lastClose?.reason ?? '') })
+    this.#fromServer = Boolean(init.fromServer)
+    this.#retryAfter = init.retryAfter == null ? null : Number(init.retryAfter)
   }
   /** The retry number since the last stable connection (1 = first). */
   get attempt() { return this.#attempt }
@@ -45,6 +49,10 @@ class ReconnectingEvent extends Event {
   get delay() { return this.#delay }
   /** How the last connection ended (code 1006 and the error for a failed attempt). */
   get lastClose() { return this.#lastClose }
+  /** Whether the server set the delay (`Retry-After` on a 429 or 503 answer). */
+  get fromServer() { return this.#fromServer }
+  /** The server's `Retry-After` in milliseconds (capped at 5 minutes), or null. */
+  get retryAfter() { return this.#retryAfter }
 }
 
 class TerminalEvent extends Event {
@@ -53,6 +61,7 @@ class TerminalEvent extends Event {
   #message
   #kind
   #codes
+  #status
   constructor(type, init = {}) {
     super(type, init)
     this.#code = Number(init.code) || 0
@@ -60,6 +69,7 @@ class TerminalEvent extends Event {
     this.#message = String(init.message ?? '')
     this.#kind = String(init.kind ?? '')
     this.#codes = init.codes === undefined ? undefined : Object.freeze([...init.codes])
+    this.#status = init.status == null ? undefined : Number(init.status)
   }
   /** Close code of the last connection (1006 after a failed attempt). */
   get code() { return this.#code }
@@ -67,10 +77,12 @@ class TerminalEvent extends Event {
   get reason() { return this.#reason }
   /** What happened, why this client stopped, and what to do. */
   get message() { return this.#message }
-  /** 'final-code' | 'flapping' | 'retries-exhausted' | 'user-closed' */
+  /** 'final-code' | 'flapping' | 'retries-exhausted' | 'handshake-rejected' | 'user-closed' */
   get kind() { return this.#kind }
   /** For 'flapping': the close codes of the run, oldest first. */
   get codes() { return this.#codes }
+  /** For 'handshake-rejected': the HTTP status (undefined for a rejected certificate). */
+  get status() { return this.#status }
 }
 
 class DroppedEvent extends Event {
@@ -91,8 +103,8 @@ function sendError(message, code, extra) {
 // The class
 
 class ReconnectingWebSocket extends EventTarget {
-  #url
-  #origin
+  #url = ''
+  #origin = ''
   #native
   #state = 'connecting'
   #protocol = ''
@@ -107,6 +119,12 @@ class ReconnectingWebSocket extends EventTarget {
     },
   }
   #predicate = null
+  #isFinalHandshake = null
+  #urlFn = null
+  #headersFn = null
+  #protocolsFn = null
+  #originOption
+  #targetError = null
   #terminal = null
   #pending = new Map() // id -> { data, bytes, resolve?, reject? }, in id order
   #stats = { connects: 0, reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 }
@@ -126,12 +144,23 @@ class ReconnectingWebSocket extends EventTarget {
       options = protocols
       protocols = options.protocols
     }
-    const parsed = parseUrl(url, 'ReconnectingWebSocket')
-    this.#url = parsed.href
-    this.#origin = parsed.origin
-    const list = parseProtocols(protocols, 'ReconnectingWebSocket')
-    const { connect, reconnect, predicate } = reconnectingOptions(options, list)
+    // url, protocols and options.headers may be functions: called before
+    // every attempt, so each attempt carries fresh credentials.
+    if (typeof url === 'function') this.#urlFn = url
+    else {
+      const parsed = parseUrl(url, 'ReconnectingWebSocket')
+      this.#url = parsed.href
+      this.#origin = parsed.origin
+    }
+    if (typeof protocols === 'function') this.#protocolsFn = protocols
+    const list = this.#protocolsFn ? [] : parseProtocols(protocols, 'ReconnectingWebSocket')
+    const askTarget = Boolean(this.#urlFn || this.#protocolsFn)
+    const { connect, reconnect, predicate, isFinal, headersFn } = reconnectingOptions(options, list, { askTarget })
     this.#predicate = predicate
+    this.#isFinalHandshake = isFinal || null
+    this.#headersFn = headersFn || null
+    this.#origin ||= ''
+    this.#originOption = options && options.origin !== undefined ? String(options.origin) : undefined
     this.#native = new native.NativeReconnectingWebSocket(this.#url, connect, reconnect, (batch) => this[kDispatch](batch))
     // Runs of text messages arrive joined: see kDispatch.
     this.#native.joinTextRuns()
@@ -268,11 +297,22 @@ class ReconnectingWebSocket extends EventTarget {
           if (p.waiter) p.waiter.resolve()
         }
         break
+      case 'dial':
+        this.#target()
+        break
       case 'error': {
-        const error = new Error(ev.message)
-        error.code = 'CLAWSOCK_' + String(ev.kind || 'error').toUpperCase().replace(/-/g, '_')
-        if (ev.status != null) error.status = ev.status
+        // A url/headers/protocols function that threw: its own error, as it is.
+        const own = ev.kind === 'target' ? this.#targetError : null
+        this.#targetError = null
+        const error = own || new Error(ev.message)
+        if (!own) {
+          error.code = 'CLAWSOCK_' + String(ev.kind || 'error').toUpperCase().replace(/-/g, '_')
+          if (ev.status != null) error.status = ev.status
+          // Whether this failed upgrade stops reconnecting by default.
+          error.finalByDefault = ev.finalByDefault
+        }
         this.dispatchEvent(new ErrorEvent('error', { message: ev.message, error }))
+        if (ev.verdict) this.#native.decide(this.#isFinalHandshakeError(error))
         break
       }
       case 'close': {
@@ -294,12 +334,13 @@ class ReconnectingWebSocket extends EventTarget {
       case 'reconnecting':
         this.#stats.reconnects++
         if (this.#state !== 'closed') this.#state = 'reconnecting'
-        this.dispatchEvent(new ReconnectingEvent('reconnecting', { attempt: ev.attempt, delay: ev.delay, lastClose: ev.lastClose }))
+        this.dispatchEvent(new ReconnectingEvent('reconnecting', { attempt: ev.attempt, delay: ev.delay, lastClose: ev.lastClose, fromServer: ev.fromServer, retryAfter: ev.retryAfter }))
         break
       case 'terminal': {
         this.#state = 'closed'
         const t = { code: ev.code, reason: ev.reason, message: ev.message, kind: ev.kind }
         if (ev.codes) t.codes = Object.freeze([...ev.codes])
+        if (ev.status != null) t.status = ev.status
         this.#terminal = Object.freeze(t)
         const extra = { terminal: this.#terminal }
         const back = (ev.unsent || []).map((id) => this.#take(id, t.message, 'CLAWSOCK_TERMINAL', extra)).filter(Boolean)
@@ -313,6 +354,37 @@ class ReconnectingWebSocket extends EventTarget {
         }
         break
       }
+    }
+  }
+
+  /** Calls the url/headers/protocols functions for the next attempt. */
+  async #target() {
+    try {
+      let url = this.#url
+      let origin = this.#origin
+      if (this.#urlFn) {
+        const parsed = parseUrl(await this.#urlFn(), 'ReconnectingWebSocket')
+        url = parsed.href
+        origin = parsed.origin
+      }
+      const headers = this.#headersFn ? attemptHeaders('ReconnectingWebSocket', await this.#headersFn(), this.#originOption) : undefined
+      const protocols = this.#protocolsFn ? parseProtocols(await this.#protocolsFn(), 'ReconnectingWebSocket') : undefined
+      this.#url = url
+      this.#origin = origin
+      this.#native.setTarget(url, headers, protocols)
+    } catch (err) {
+      this.#targetError = err instanceof Error ? err : new Error(String(err))
+      this.#native.failTarget(this.#targetError.message)
+    }
+  }
+
+  #isFinalHandshakeError(error) {
+    try {
+      return Boolean(this.#isFinalHandshake(error))
+    } catch (err) {
+      const message = `clawsock: the isFinalHandshakeError function threw (${err && err.message}); the default rule decides instead`
+      this.dispatchEvent(new ErrorEvent('error', { message, error: err }))
+      return Boolean(error.finalByDefault)
     }
   }
 

@@ -5,10 +5,11 @@
 //! | --- | --- | --- |
 //! | `InboundEvent::Sent` | `sent` | `id, bytes, notify` |
 //! | `Event::Open` | `open` | `protocol, extensions` |
-//! | `Event::Error` | `error` | `message, kind, status?` |
+//! | `Event::Error` | `error` | `message, kind, status?, verdict, finalByDefault` |
 //! | `Event::Close` | `close` | `code, reason, wasClean, byServer, settledThrough, verdict` |
-//! | `Event::Reconnecting` | `reconnecting` | `attempt, delay (ms), lastClose {code, reason}` |
-//! | `Event::Terminal` | `terminal` | `code, reason, message, kind, unsent, codes?` |
+//! | `Event::Reconnecting` | `reconnecting` | `attempt, delay (ms), lastClose {code, reason}, fromServer, retryAfter (ms)` |
+//! | `Event::Dialing` | `dial` | `attempt` |
+//! | `Event::Terminal` | `terminal` | `code, reason, message, kind, unsent, codes?, status?` |
 //! | `GatewayEvent::State` | `state` | `state` |
 //! | `GatewayEvent::Hello` | `hello` | `protocol, maxPayload, tickIntervalMs, stateVersion, payload (JSON text)` |
 //! | `GatewayEvent::Response` | `res` | `id, ok, accepted, payload?, error? (JSON text)` |
@@ -147,7 +148,9 @@ pub(crate) unsafe fn event(env: sys::napi_env, ev: Event) -> napi::Result<sys::n
             let o = Obj::new(env, "error")?;
             o.str(c"message", &e.message)?
                 .str(c"kind", e.kind)?
-                .opt_num(c"status", e.status.map(f64::from))?;
+                .opt_num(c"status", e.status.map(f64::from))?
+                .bool(c"verdict", e.verdict)?
+                .bool(c"finalByDefault", e.final_by_default)?;
             o
         }
         Event::Close {
@@ -172,11 +175,19 @@ pub(crate) unsafe fn event(env: sys::napi_env, ev: Event) -> napi::Result<sys::n
             delay,
             code,
             reason,
+            retry_after,
         } => {
             let o = Obj::new(env, "reconnecting")?;
             o.num(c"attempt", attempt.into())?
                 .num(c"delay", delay.as_secs_f64() * 1000.0)?
-                .json(c"lastClose", json!({"code": code, "reason": reason}))?;
+                .json(c"lastClose", json!({"code": code, "reason": reason}))?
+                .bool(c"fromServer", retry_after.is_some())?
+                .opt_num(c"retryAfter", retry_after.map(|d| d.as_secs_f64() * 1000.0))?;
+            o
+        }
+        Event::Dialing { attempt } => {
+            let o = Obj::new(env, "dial")?;
+            o.num(c"attempt", attempt.into())?;
             o
         }
         Event::Terminal {
@@ -189,8 +200,14 @@ pub(crate) unsafe fn event(env: sys::napi_env, ev: Event) -> napi::Result<sys::n
                 .str(c"message", &t.message)?
                 .str(c"kind", t.kind.as_str())?
                 .json(c"unsent", json!(unsent))?;
-            if let TerminalKind::Flapping { codes } = &t.kind {
-                o.json(c"codes", json!(codes))?;
+            match &t.kind {
+                TerminalKind::Flapping { codes } => {
+                    o.json(c"codes", json!(codes))?;
+                }
+                TerminalKind::HandshakeRejected { status } => {
+                    o.opt_num(c"status", status.map(f64::from))?;
+                }
+                _ => {}
             }
             o
         }

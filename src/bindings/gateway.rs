@@ -12,6 +12,7 @@ use super::options::{ms, payload_bytes, tls_options};
 use super::reconnecting::NativeReconnectOptions;
 use super::session::NativeSession;
 use crate::gateway::{ClientOptions, Credentials, DeviceTokenStore, GatewayError, GatewayProtocol};
+use crate::session::Target;
 
 /// Gateway client options as the JS layer passes them (checked and
 /// defaulted there; absent means the Rust default).
@@ -62,7 +63,8 @@ pub struct NativeGatewayOptions {
     pub handshake_timeout_ms: Option<f64>,
     /// false: never reconnect
     pub reconnect: Option<bool>,
-    /// Backoff and flapping settings, as `ReconnectingWebSocket` takes them.
+    /// Backoff and flapping settings, as `ReconnectingWebSocket` takes them
+    /// (and `askHandshake`, `askTarget`).
     pub reconnect_options: Option<NativeReconnectOptions>,
     /// Largest inbound frame in bytes.
     pub max_payload: Option<f64>,
@@ -156,8 +158,14 @@ impl NativeGatewayClient {
         identity: Option<&NativeDeviceIdentity>,
         on_batch: Function<Batch, ()>,
     ) -> Result<Self> {
+        let asks = options
+            .reconnect_options
+            .as_ref()
+            .map(|r| (r.ask_handshake == Some(true), r.ask_target == Some(true)))
+            .unwrap_or_default();
         let opts = options.into_core(identity)?;
-        let (cfg, proto) = GatewayProtocol::new(opts);
+        let (mut cfg, proto) = GatewayProtocol::new(opts);
+        (cfg.ask_handshake, cfg.ask_target) = asks;
         Ok(NativeGatewayClient {
             native: NativeSession::start(&env, cfg, proto, &on_batch)?,
         })
@@ -201,6 +209,28 @@ impl NativeGatewayClient {
     #[napi]
     pub fn close(&self) {
         self.native.session.close(Some(1000), String::new());
+    }
+
+    /// The next attempt's URL and token, after a `dial` event.
+    #[napi]
+    pub fn set_target(&self, url: String, token: Option<String>) {
+        self.native.session.set_target(Ok(Target {
+            url,
+            token,
+            ..Target::default()
+        }));
+    }
+
+    /// Fails the next attempt with `message` (the caller's function threw).
+    #[napi]
+    pub fn fail_target(&self, message: String) {
+        self.native.session.set_target(Err(message));
+    }
+
+    /// The verdict for an `error` event with `verdict: true`.
+    #[napi]
+    pub fn decide(&self, is_final: bool) {
+        self.native.session.decide(is_final);
     }
 
     /// Connects again after a pause.

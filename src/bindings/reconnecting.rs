@@ -8,12 +8,13 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::batch::Batch;
-use super::options::{NativeConnectOptions, jitter, ms};
+use super::options::{NativeConnectOptions, header_pairs, jitter, ms};
 use super::session::NativeSession;
 use crate::reconnect::{
     ClosePolicy, DEFAULT_FINAL_CODES, OverflowPolicy, QueueConfig, SupervisorConfig,
 };
-use crate::session::{Plain, SendOutcome, SessionConfig};
+use crate::session::{Plain, SendOutcome, SessionConfig, Target};
+use crate::transport::ConnectOptions;
 use crate::transport::Outgoing;
 
 /// Reconnect and queue settings as the JS layer passes them (all optional;
@@ -38,6 +39,12 @@ pub struct NativeReconnectOptions {
     /// JS decides final codes: the driver waits for `decide()` after each
     /// close by the server.
     pub ask_final: Option<bool>,
+    /// JS decides which failed dials are final (`isFinalHandshakeError`):
+    /// the driver waits for `decide()` after each.
+    pub ask_handshake: Option<bool>,
+    /// JS supplies the URL, headers and subprotocols before every attempt
+    /// (functions): the driver emits `dial` and waits for `setTarget()`.
+    pub ask_target: Option<bool>,
     /// 0 disables the flapping guard
     pub flap_threshold: Option<f64>,
     /// ms
@@ -90,7 +97,7 @@ impl NativeReconnectOptions {
         Ok(())
     }
 
-    fn into_core(self) -> Result<(SupervisorConfig, QueueConfig, bool)> {
+    fn into_core(self, url: String, connect: ConnectOptions) -> Result<SessionConfig> {
         let mut s = SupervisorConfig::default();
         self.apply(&mut s)?;
         let ask_final = self.ask_final.unwrap_or(false);
@@ -114,7 +121,15 @@ impl NativeReconnectOptions {
         if self.overflow.as_deref() == Some("drop-oldest") {
             q.overflow = OverflowPolicy::DropOldest;
         }
-        Ok((s, q, ask_final))
+        Ok(SessionConfig {
+            url,
+            connect,
+            supervisor: s,
+            queue: q,
+            ask_final,
+            ask_handshake: self.ask_handshake.unwrap_or(false),
+            ask_target: self.ask_target.unwrap_or(false),
+        })
     }
 }
 
@@ -150,14 +165,7 @@ impl NativeReconnectingWebSocket {
         on_batch: Function<Batch, ()>,
     ) -> Result<Self> {
         let connect = options.unwrap_or_default().into_core();
-        let (supervisor, queue, ask_final) = reconnect.unwrap_or_default().into_core()?;
-        let cfg = SessionConfig {
-            url,
-            connect,
-            supervisor,
-            queue,
-            ask_final,
-        };
+        let cfg = reconnect.unwrap_or_default().into_core(url, connect)?;
         Ok(NativeReconnectingWebSocket {
             native: NativeSession::start(&env, cfg, Plain, &on_batch)?,
             outcome: None,
@@ -220,7 +228,30 @@ impl NativeReconnectingWebSocket {
             .close(code.map(|c| c as u16), reason.unwrap_or_default());
     }
 
-    /// The verdict for a `close` event with `verdict: true`.
+    /// The next attempt's URL, headers (`[name, value]` pairs) and
+    /// subprotocols, after a `dial` event (absent: the constructor's).
+    #[napi]
+    pub fn set_target(
+        &self,
+        url: String,
+        headers: Option<Vec<Vec<String>>>,
+        protocols: Option<Vec<String>>,
+    ) {
+        self.native.session.set_target(Ok(Target {
+            url,
+            headers: headers.map(header_pairs),
+            protocols,
+            token: None,
+        }));
+    }
+
+    /// Fails the next attempt with `message` (the caller's function threw).
+    #[napi]
+    pub fn fail_target(&self, message: String) {
+        self.native.session.set_target(Err(message));
+    }
+
+    /// The verdict for a `close` or `error` event with `verdict: true`.
     #[napi]
     pub fn decide(&self, is_final: bool) {
         self.native.session.decide(is_final);

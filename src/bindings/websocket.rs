@@ -46,8 +46,7 @@ impl NativeWebSocket {
             url,
             connect: options.unwrap_or_default().into_core(),
             supervisor: no_reconnect(),
-            queue: Default::default(),
-            ask_final: false,
+            ..SessionConfig::default()
         };
         Ok(NativeWebSocket {
             native: NativeSession::start(&env, cfg, Plain, &on_batch)?,

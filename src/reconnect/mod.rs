@@ -8,6 +8,7 @@
 //!   code means.
 //! - [`flapping`]: stops a loop of connections the server closes right after
 //!   opening.
+//! - [`handshake`]: which failed upgrades are final, and `Retry-After`.
 //! - [`queue`]: the bounded queue for messages sent while disconnected.
 //! - [`supervisor`]: the state machine that combines them.
 //!
@@ -20,6 +21,7 @@
 
 pub mod backoff;
 pub mod flapping;
+pub mod handshake;
 pub mod policy;
 pub mod queue;
 pub mod supervisor;

@@ -28,13 +28,15 @@
 //! evicted ids at once, `Close` reports what a failed write took, and
 //! `Terminal` hands back the rest.
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
 use super::event::{ErrorEvent, Event};
-use super::protocol::{Action, Protocol, Verdict};
+use super::protocol::{Action, Protocol, Target, Verdict};
+use crate::reconnect::handshake::{explain_final_handshake, wait_after_failure};
 use crate::reconnect::policy::explain_final;
 use crate::reconnect::queue::{QueueConfig, SendQueue};
 use crate::reconnect::supervisor::{
@@ -43,7 +45,7 @@ use crate::reconnect::supervisor::{
 use crate::transport::{self, ConnectOptions, Connection, InboundEvent, Inbox, Outgoing};
 
 /// Everything a session needs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct SessionConfig {
     /// The `ws://` or `wss://` URL.
     pub url: String,
@@ -58,6 +60,13 @@ pub struct SessionConfig {
     /// the server the driver waits for [`Session::decide`](super::Session::decide). The supervisor's
     /// own final-code list should then be empty.
     pub ask_final: bool,
+    /// The caller decides which failed dials are final: after each, the
+    /// driver waits for [`Session::decide`](super::Session::decide).
+    pub ask_handshake: bool,
+    /// The caller supplies the URL, headers and subprotocols before every
+    /// attempt ([`Event::Dialing`], then
+    /// [`Session::set_target`](super::Session::set_target)).
+    pub ask_target: bool,
 }
 
 pub(super) struct St<P> {
@@ -76,8 +85,10 @@ pub(super) struct St<P> {
     pub(super) terminal: Option<Terminal>,
     /// Paused: waiting for `resume()` or `close()`.
     pub(super) paused: bool,
-    /// The caller's verdict on the last close, once given.
+    /// The caller's verdict on the last close or failed dial, once given.
     pub(super) verdict: Option<bool>,
+    /// What the caller supplied for the next attempt, once it did.
+    pub(super) target: Option<Result<Target, String>>,
     pub(super) proto: P,
 }
 
@@ -217,7 +228,124 @@ enum Step {
     /// `close()` was called; the close of the connection that was open, if any.
     UserClosed(Option<(u16, String)>),
     /// The supervisor's decision, and the close code and reason behind it.
-    Decided(Decision, u16, String),
+    Decided {
+        decision: Decision,
+        code: u16,
+        reason: String,
+        /// The server's `Retry-After`, when it set the wait.
+        server_wait: Option<Duration>,
+    },
+}
+
+impl Step {
+    fn decided(decision: Decision, code: u16, reason: String) -> Step {
+        Step::Decided {
+            decision,
+            code,
+            reason,
+            server_wait: None,
+        }
+    }
+}
+
+/// The URL and options of the next attempt: the session's own, or (with
+/// `ask_target`) what the caller supplies for this attempt. A caller that
+/// fails to supply them fails the attempt with its error, as it is.
+async fn target<P: Protocol>(
+    inner: &Inner<P>,
+) -> Result<(Cow<'_, str>, Cow<'_, ConnectOptions>), Step> {
+    let cfg = &inner.cfg;
+    if !cfg.ask_target {
+        return Ok((Cow::Borrowed(&cfg.url), Cow::Borrowed(&cfg.connect)));
+    }
+    {
+        let mut st = inner.lock();
+        st.target = None;
+        let stats = st.sup.stats();
+        let attempt = stats.connects + stats.connect_failures + 1;
+        inner.emit(Event::Dialing {
+            attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
+        });
+    }
+    let stop = |st: &St<P>| st.user_closed.is_some() || st.target.is_some();
+    inner.serve(std::future::pending::<()>(), stop).await;
+    let mut st = inner.lock();
+    if st.user_closed.is_some() {
+        return Err(Step::UserClosed(None));
+    }
+    match st.target.take().expect("set: the wait ended") {
+        Ok(t) => {
+            let mut opts = cfg.connect.clone();
+            if let Some(h) = &t.headers {
+                opts.headers = h.clone();
+            }
+            if let Some(p) = &t.protocols {
+                opts.protocols = p.clone();
+            }
+            let url = t.url.clone();
+            st.proto.on_target(&t);
+            Ok((Cow::Owned(url), Cow::Owned(opts)))
+        }
+        Err(message) => {
+            inner.emit(Event::Error(ErrorEvent::new("target", message.clone())));
+            let d = st.sup.connect_failed(message.clone(), fastrand::f64());
+            Err(Step::decided(d, 1006, message))
+        }
+    }
+}
+
+/// A failed dial: reported, then final (a refusal retrying cannot fix, or
+/// the caller's verdict on it), or retried after the backoff or the
+/// server's `Retry-After`, whichever is longer.
+async fn dial_failed<P: Protocol>(inner: &Inner<P>, e: transport::ConnectError) -> Step {
+    let ask = inner.cfg.ask_handshake;
+    if ask {
+        inner.lock().verdict = None;
+    }
+    let mut final_message = explain_final_handshake(e.status, e.certificate_rejected, &e.message);
+    inner.emit(Event::Error(ErrorEvent {
+        message: e.message.clone(),
+        kind: e.kind.as_str(),
+        status: e.status,
+        verdict: ask,
+        final_by_default: final_message.is_some(),
+    }));
+    if ask {
+        let stop = |st: &St<P>| st.user_closed.is_some() || st.verdict.is_some();
+        inner.serve(std::future::pending::<()>(), stop).await;
+        final_message = match inner.lock().verdict {
+            Some(true) => final_message.or_else(|| {
+                Some(format!(
+                    "The connection attempt failed: {}. isFinalHandshakeError said this failure \
+                     is final, so this client is not reconnecting.",
+                    e.message
+                ))
+            }),
+            _ => None,
+        };
+    }
+    let mut st = inner.lock();
+    if st.user_closed.is_some() {
+        return Step::UserClosed(None);
+    }
+    if let Some(message) = final_message {
+        let d = st
+            .sup
+            .handshake_rejected(e.message.clone(), e.status, message);
+        return Step::decided(d, 1006, e.message);
+    }
+    match st.sup.connect_failed(e.message.clone(), fastrand::f64()) {
+        Decision::Reconnect { attempt, delay } => {
+            let (delay, server_wait) = wait_after_failure(delay, e.status, e.retry_after);
+            Step::Decided {
+                decision: Decision::Reconnect { attempt, delay },
+                code: 1006,
+                reason: e.message,
+                server_wait,
+            }
+        }
+        d => Step::decided(d, 1006, e.message),
+    }
 }
 
 /// Ends the session: records `t`, hands back the queue, reports `Terminal`.
@@ -269,29 +397,23 @@ fn finish_user<P: Protocol>(inner: &Inner<P>, conn_close: Option<(u16, String)>)
 
 /// One connection attempt, from the dial to the supervisor's decision.
 async fn attempt<P: Protocol>(inner: &Inner<P>) -> Step {
-    let opts = &inner.cfg.connect;
-    // 1. Dial. The dial's state lives in a box that is freed once the
-    // connection is open (what a future holds keeps its space for the
-    // future's whole life, and this one lives as long as the connection).
-    let dial = Box::pin(transport::connect(&inner.cfg.url, opts));
+    // 1. Dial: where to (asked of the caller before every attempt, when it
+    // supplies fresh credentials), then DNS, TCP, TLS and the upgrade. The
+    // dial's state lives in a box that is freed once the connection is open
+    // (what a future holds keeps its space for the future's whole life, and
+    // this one lives as long as the connection).
+    let (url, opts) = match target(inner).await {
+        Ok(t) => t,
+        Err(step) => return step,
+    };
+    let opts = &*opts;
+    let dial = Box::pin(transport::connect(&url, opts));
     let Some(dialed) = inner.serve(dial, user_closed).await else {
         return Step::UserClosed(None);
     };
     let (stream, info) = match dialed {
         Ok(v) => v,
-        Err(e) => {
-            inner.emit(Event::Error(ErrorEvent {
-                message: e.message.clone(),
-                kind: e.kind.as_str(),
-                status: e.status,
-            }));
-            let mut st = inner.lock();
-            if st.user_closed.is_some() {
-                return Step::UserClosed(None);
-            }
-            let d = st.sup.connect_failed(e.message.clone(), fastrand::f64());
-            return Step::Decided(d, 1006, e.message);
-        }
+        Err(e) => return dial_failed(inner, e).await,
     };
     // 2. Open: announce, start the connection and tell the protocol, all
     // under the lock, so that no send overtakes the queue and no message or
@@ -418,7 +540,7 @@ async fn attempt<P: Protocol>(inner: &Inner<P>) -> Step {
         }
         d => d,
     };
-    Step::Decided(d, code, reason)
+    Step::decided(d, code, reason)
 }
 
 /// The open phase of a protocol that intercepts messages: feeds them to it
@@ -483,7 +605,10 @@ pub(super) async fn run<P: Protocol>(inner: Arc<Inner<P>>) {
     loop {
         match attempt(&inner).await {
             Step::UserClosed(c) => return finish_user(&inner, c),
-            Step::Decided(Decision::Terminal(t), _, _) => {
+            Step::Decided {
+                decision: Decision::Terminal(t),
+                ..
+            } => {
                 if matches!(t.kind, TerminalKind::Paused(_)) {
                     if pause(&inner, &t).await {
                         continue;
@@ -492,7 +617,12 @@ pub(super) async fn run<P: Protocol>(inner: Arc<Inner<P>>) {
                 }
                 return finish(&inner, t);
             }
-            Step::Decided(Decision::Reconnect { attempt, delay }, code, reason) => {
+            Step::Decided {
+                decision: Decision::Reconnect { attempt, delay },
+                code,
+                reason,
+                server_wait,
+            } => {
                 tracing::debug!(
                     attempt,
                     delay_ms = delay.as_secs_f64() * 1e3,
@@ -509,6 +639,7 @@ pub(super) async fn run<P: Protocol>(inner: Arc<Inner<P>>) {
                         delay,
                         code,
                         reason,
+                        retry_after: server_wait,
                     });
                 }
                 // 5. Wait, unless close() comes first.

@@ -19,6 +19,11 @@ pub struct ErrorEvent {
     pub kind: &'static str,
     /// The HTTP status, when the upgrade was answered with one.
     pub status: Option<u16>,
+    /// The driver waits for the caller's verdict: is this failure final?
+    pub verdict: bool,
+    /// A failed upgrade that stops reconnecting unless the caller decides
+    /// otherwise (see [`crate::reconnect::handshake`]).
+    pub final_by_default: bool,
 }
 
 impl ErrorEvent {
@@ -28,6 +33,8 @@ impl ErrorEvent {
             message: message.into(),
             kind,
             status: None,
+            verdict: false,
+            final_by_default: false,
         }
     }
 }
@@ -72,6 +79,14 @@ pub enum Event {
         code: u16,
         /// The close reason, or the attempt's error.
         reason: String,
+        /// The server's `Retry-After`, when it set `delay`.
+        retry_after: Option<Duration>,
+    },
+    /// The next attempt waits for the caller's target
+    /// ([`Session::set_target`](super::Session::set_target)).
+    Dialing {
+        /// The attempt's number (1 = the first).
+        attempt: u32,
     },
     /// The session stopped for good; always the last event.
     Terminal {

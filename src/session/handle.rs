@@ -9,7 +9,7 @@ use std::time::Instant;
 use tokio::sync::Notify;
 
 use super::driver::{Inner, St, run};
-use super::protocol::{Action, Protocol};
+use super::protocol::{Action, Protocol, Target};
 use crate::reconnect::queue::{Push, SendQueue};
 use crate::reconnect::supervisor::{State, Supervisor, Terminal};
 use crate::transport::{Connection, Inbox, Outgoing};
@@ -92,6 +92,7 @@ impl<P: Protocol> Session<P> {
                 terminal: None,
                 paused: false,
                 verdict: None,
+                target: None,
                 proto,
             }),
             wake: Notify::new(),
@@ -236,6 +237,15 @@ impl<P: Protocol> Session<P> {
         st.proto.on_resumed(&mut out);
         self.inner.apply(&mut st, &mut out, Instant::now());
         drop(st);
+        self.inner.wake.notify_one();
+    }
+
+    /// What the next attempt dials (after [`Event::Dialing`]); an `Err` fails
+    /// that attempt with the caller's own message.
+    ///
+    /// [`Event::Dialing`]: super::Event::Dialing
+    pub fn set_target(&self, target: Result<Target, String>) {
+        self.inner.lock().target = Some(target);
         self.inner.wake.notify_one();
     }
 

@@ -28,4 +28,4 @@ pub mod protocol;
 pub use driver::SessionConfig;
 pub use event::{ErrorEvent, Event};
 pub use handle::{NotSent, SendOutcome, Session};
-pub use protocol::{Action, Plain, Protocol, Verdict};
+pub use protocol::{Action, Plain, Protocol, Target, Verdict};

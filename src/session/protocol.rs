@@ -65,6 +65,20 @@ impl Verdict {
     }
 }
 
+/// Where one attempt goes, as the caller supplied it just before (fresh
+/// credentials per attempt). `None` keeps the session's own setting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Target {
+    /// The `ws://` or `wss://` URL.
+    pub url: String,
+    /// Replaces the request headers.
+    pub headers: Option<Vec<(String, String)>>,
+    /// Replaces the subprotocols.
+    pub protocols: Option<Vec<String>>,
+    /// A credential for the application protocol (the gateway's token).
+    pub token: Option<String>,
+}
+
 /// An application protocol, driven by the session. Every method but
 /// [`Protocol::intercepts`] and [`Protocol::next_deadline`] may push
 /// actions to `out`.
@@ -72,6 +86,9 @@ pub trait Protocol: Send + 'static {
     /// Whether inbound messages go through [`Protocol::on_message`] (true)
     /// or straight to JS (false).
     fn intercepts(&self) -> bool;
+
+    /// The caller supplied this attempt's target (before the dial).
+    fn on_target(&mut self, _target: &Target) {}
 
     /// The socket opened at `now`.
     fn on_open(&mut self, now: Instant, out: &mut Vec<Action>);

@@ -44,7 +44,7 @@ use super::pending::{PendingRequest, PendingTable};
 use super::seq::SeqTracker;
 use super::token_store::DeviceTokenStore;
 use crate::reconnect::Terminal;
-use crate::session::{Action, ErrorEvent, Event, Protocol, SessionConfig, Verdict};
+use crate::session::{Action, ErrorEvent, Event, Protocol, SessionConfig, Target, Verdict};
 use crate::transport::{self, InboundEvent, Outgoing};
 
 /// Where the current connection is.
@@ -114,8 +114,7 @@ impl GatewayProtocol {
             url: opts.url.clone(),
             connect: opts.transport,
             supervisor: opts.supervisor,
-            queue: Default::default(),
-            ask_final: false,
+            ..SessionConfig::default()
         };
         let close_timeout = session.connect.close_timeout;
         let proto = GatewayProtocol {
@@ -327,6 +326,15 @@ impl GatewayProtocol {
 impl Protocol for GatewayProtocol {
     fn intercepts(&self) -> bool {
         true
+    }
+
+    fn on_target(&mut self, target: &Target) {
+        // Device tokens are keyed by the URL dialed; a fresh token is the
+        // shared gateway token for this attempt.
+        self.url = target.url.clone();
+        if let Some(t) = target.token.clone().filter(|t| !t.is_empty()) {
+            self.credentials.token = Some(t);
+        }
     }
 
     fn on_open(&mut self, now: Instant, out: &mut Vec<Action>) {
