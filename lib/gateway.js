@@ -8,6 +8,7 @@
 
 const util = require('node:util')
 const { NativeGatewayClient, DeviceIdentity } = require('../native.js')
+const { networkOptions } = require('./network.js')
 
 const DEFAULT_URL = 'ws://127.0.0.1:18789'
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
@@ -133,6 +134,7 @@ function toNative(options) {
     if (tls.rejectUnauthorized !== undefined) n.rejectUnauthorized = Boolean(tls.rejectUnauthorized)
     if (tls.servername !== undefined) n.servername = String(tls.servername)
   }
+  n.network = networkOptions(o, optionError)
   for (const k of Object.keys(n)) if (n[k] === undefined) delete n[k]
 
   let identity = null

@@ -3,6 +3,8 @@
 // it into what the native side takes. Every error names the option, says
 // what was wrong, and what is expected.
 
+const { networkOptions } = require('./network.js')
+
 function optionError(name, message) {
   return new TypeError(`clawsock: option '${name}' ${message}`)
 }
@@ -68,6 +70,7 @@ function toNativeOptions(options, protocols) {
     if (tls.rejectUnauthorized !== undefined) native.rejectUnauthorized = Boolean(tls.rejectUnauthorized)
     if (tls.servername !== undefined) native.servername = String(tls.servername)
   }
+  native.network = networkOptions(o, optionError)
   for (const k of Object.keys(native)) if (native[k] === undefined) delete native[k]
   return native
 }

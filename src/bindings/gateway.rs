@@ -82,6 +82,8 @@ pub struct NativeGatewayOptions {
     pub reject_unauthorized: Option<bool>,
     /// SNI / verification name.
     pub servername: Option<String>,
+    /// Happy Eyeballs, proxy and redirects.
+    pub network: Option<super::options::NativeNetworkOptions>,
 }
 
 fn set<T>(slot: &mut T, v: Option<T>) {
@@ -137,6 +139,9 @@ impl NativeGatewayOptions {
             o.transport.max_payload = payload_bytes(m);
         }
         o.transport.tls = tls_options(self.ca, self.reject_unauthorized, self.servername);
+        if let Some(n) = self.network {
+            n.apply(&mut o.transport);
+        }
         let b = &mut o.supervisor.backoff;
         if let Some(t) = self.reconnect_initial_delay_ms {
             b.initial_delay = ms(t);

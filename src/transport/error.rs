@@ -21,6 +21,9 @@ pub enum ConnectErrorKind {
     Handshake,
     /// The whole attempt took longer than `handshakeTimeout`.
     Timeout,
+    /// The proxy failed or refused the tunnel, or the proxy rules refused
+    /// the destination.
+    Proxy,
     /// The caller closed the socket before it opened.
     Aborted,
 }
@@ -37,6 +40,7 @@ impl ConnectErrorKind {
             ConnectErrorKind::HttpStatus => "http-status",
             ConnectErrorKind::Handshake => "handshake",
             ConnectErrorKind::Timeout => "timeout",
+            ConnectErrorKind::Proxy => "proxy",
             ConnectErrorKind::Aborted => "aborted",
         }
     }
@@ -54,6 +58,9 @@ pub struct ConnectError {
     pub status: Option<u16>,
     /// The first bytes of the HTTP body, for [`ConnectErrorKind::HttpStatus`].
     pub body: Option<String>,
+    /// The `Location` of a redirect answer (3xx), for
+    /// [`ConnectErrorKind::HttpStatus`].
+    pub location: Option<String>,
 }
 
 impl ConnectError {
@@ -64,6 +71,7 @@ impl ConnectError {
             message: message.into(),
             status: None,
             body: None,
+            location: None,
         }
     }
 }

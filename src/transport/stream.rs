@@ -22,8 +22,9 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
+
+use super::socket::Socket;
 
 /// Size of one read-ahead read.
 pub const READ_AHEAD: usize = 256 * 1024;
@@ -34,9 +35,9 @@ const BULK_OFFER_MAX: usize = 32 * 1024;
 /// Plain or TLS.
 enum Io {
     /// `ws://`
-    Plain(TcpStream),
+    Plain(Socket),
     /// `wss://`
-    Tls(Box<TlsStream<TcpStream>>),
+    Tls(Box<TlsStream<Socket>>),
 }
 
 impl Io {
@@ -65,12 +66,12 @@ pub struct Stream {
 
 impl Stream {
     /// A `ws://` stream.
-    pub fn plain(tcp: TcpStream) -> Self {
-        Self::new(Io::Plain(tcp))
+    pub fn plain(socket: impl Into<Socket>) -> Self {
+        Self::new(Io::Plain(socket.into()))
     }
 
     /// A `wss://` stream.
-    pub fn tls(tls: TlsStream<TcpStream>) -> Self {
+    pub fn tls(tls: TlsStream<Socket>) -> Self {
         Self::new(Io::Tls(Box::new(tls)))
     }
 
@@ -305,7 +306,7 @@ impl AsyncWrite for Stream {
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
 
     fn pattern(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i * 31 + (i >> 16)) as u8).collect()
