@@ -14,7 +14,8 @@ const http = require('node:http')
 const https = require('node:https')
 const net = require('node:net')
 const { WebSocketServer } = require('ws')
-const { WebSocket, ReconnectingWebSocket } = require('../index.js')
+const { WebSocket, ReconnectingWebSocket, GatewayClient } = require('../index.js')
+const { startFixtureGateway } = require('./harness/fixture-gateway.js')
 const { runProcess, once } = require('./helpers.js')
 const { startProxy } = require('./harness/proxy.js')
 const { makeTestPki } = require('./harness/tls.js')
@@ -192,6 +193,49 @@ test('ReconnectingWebSocket takes the same proxy option', async () => {
   await once(rws, 'open')
   rws.close()
   await once(rws, 'terminal')
+})
+
+test('GatewayClient takes the same proxy option: a proxy that wants credentials decides', async () => {
+  const fx = await startFixtureGateway({ token: 'gw-token' })
+  try {
+    const c = new GatewayClient({ url: fx.url, token: 'gw-token', proxy: authUrl(), reconnect: false })
+    await c.ready()
+    await c.close()
+    const refused = new GatewayClient({ url: fx.url, token: 'gw-token', proxy: `http://127.0.0.1:${auth.port}`, reconnect: false })
+    const err = await refused.ready().then(() => null, (e) => e)
+    assert.ok(err, 'connected without proxy credentials')
+    assert.match(err.message, /407/)
+    await refused.close()
+    assert.throws(() => new GatewayClient({ url: fx.url, agent: {} }), /'agent' is not supported/)
+  } finally {
+    await fx.stop()
+  }
+})
+
+test('clawsock probe reports the proxy step (--proxy, or the environment), never the credentials', async () => {
+  const clean = Object.fromEntries(PROXY_ENV.map((k) => [k, null]))
+  const probe = async (args, env = {}) => {
+    const r = await runProcess(['bin/clawsock.js', 'probe', dest.url, '--json', ...args], { env: { ...clean, CLAWSOCK_LOG: 'trace', ...env } })
+    for (const secret of SECRETS) assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), 'credentials printed')
+    return { code: r.code, report: JSON.parse(r.stdout) }
+  }
+  const viaOption = await probe(['--proxy', authUrl()])
+  assert.equal(viaOption.code, 0)
+  assert.equal(viaOption.report.steps.proxy.ok, true)
+  assert.equal(viaOption.report.steps.proxy.source, 'option')
+  assert.equal(viaOption.report.steps.proxy.proxy, `http://127.0.0.1:${auth.port}`)
+  assert.equal(viaOption.report.steps.dns.proxy, `http://127.0.0.1:${auth.port}`)
+  const refused = await probe(['--proxy', authUrl(USER, 'wrong')])
+  assert.equal(refused.report.ok, false)
+  assert.equal(refused.report.steps.proxy.ok, false)
+  assert.equal(refused.report.steps.proxy.status, 407)
+  assert.equal(refused.report.failure.kind, 'proxy')
+  const managed = await probe([], { OPENCLAW_PROXY_ACTIVE: '1', OPENCLAW_PROXY_LOOPBACK_MODE: 'proxy', HTTP_PROXY: authUrl() })
+  assert.equal(managed.report.steps.proxy.source, 'openclaw')
+  const off = await probe(['--proxy', 'off'], { NODE_USE_ENV_PROXY: '1', HTTP_PROXY: `http://127.0.0.1:${deadPort}` })
+  assert.equal(off.code, 0)
+  assert.equal(off.report.steps.proxy, undefined)
+  assert.equal(off.report.steps.tcp.attempts[0].outcome, 'connected')
 })
 
 test('options: `agent` is refused with the way to a proxy; misspelt network options are named', () => {
