@@ -207,6 +207,14 @@ test('GatewayClient takes the same proxy option: a proxy that wants credentials 
     assert.match(err.message, /407/)
     await refused.close()
     assert.throws(() => new GatewayClient({ url: fx.url, agent: {} }), /'agent' is not supported/)
+    // The CLI's gateway command takes --proxy too.
+    const clean = Object.fromEntries(PROXY_ENV.map((k) => [k, null]))
+    const cli = await runProcess(['bin/clawsock.js', 'gateway', fx.url, '--token', 'gw-token', '--proxy', authUrl(), '--json'], { env: clean })
+    assert.equal(cli.code, 0, cli.stdout + cli.stderr)
+    assert.ok(!cli.stdout.includes(PASS))
+    const cliRefused = await runProcess(['bin/clawsock.js', 'gateway', fx.url, '--token', 'gw-token', '--proxy', authUrl(USER, 'wrong'), '--json'], { env: clean })
+    assert.notEqual(cliRefused.code, 0)
+    assert.match(cliRefused.stdout, /407/)
   } finally {
     await fx.stop()
   }

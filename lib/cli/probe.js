@@ -3,7 +3,7 @@
 // work from this machine, and if not, at which step does it fail and why?
 
 const fs = require('node:fs')
-const { parseArgs, parseHeader, parseWsUrl, UsageError } = require('./args.js')
+const { parseArgs, parseHeader, parseWsUrl, parseProxyArg, UsageError } = require('./args.js')
 const { EXIT, fmtMs, certFacts, Output, native } = require('./output.js')
 const { networkOptions } = require('../network.js')
 
@@ -176,13 +176,8 @@ async function probeCommand(argv, io) {
     if (!Number.isInteger(n) || n < 0) throw new UsageError(`--max-redirects must be a whole number >= 0, got ${JSON.stringify(options['max-redirects'])}`)
     netOpts.maxRedirects = n
   }
-  if (options.proxy !== undefined) netOpts.proxy = options.proxy === 'off' ? false : options.proxy
-  let network
-  try {
-    network = networkOptions(netOpts, (name, message) => new UsageError(`--${name === 'proxy' ? 'proxy' : name} ${message}`))
-  } catch (err) {
-    throw err instanceof UsageError ? err : new UsageError(err.message.replace(/^clawsock: option 'proxy'/, '--proxy'))
-  }
+  netOpts.proxy = parseProxyArg(options.proxy)
+  const network = networkOptions(netOpts, (name, message) => new UsageError(`--${name} ${message}`))
   const out = new Output({ json: options.json, stdout: io.stdout, stderr: io.stderr, secrets })
 
   out.line(`probe ${native.redactUrl(url)}`)
