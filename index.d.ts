@@ -3,6 +3,17 @@
 // clawsock is a WebSocket client with its own socket stack (Rust: tokio,
 // tungstenite, rustls) behind a napi-rs addon. `WebSocket` is a drop-in for
 // `globalThis.WebSocket`; everything beyond WHATWG uses `ws`'s names.
+//
+// Option names follow one rule: durations are milliseconds. Names that come
+// from OpenClaw's reference client and protocol keep their `Ms` suffix
+// (`requestTimeoutMs`, `connectTimeoutMs`, `connectChallengeTimeoutMs`,
+// `retryAfterMs`, `tickIntervalMs`); `ws`'s names and clawsock's own have none
+// (`handshakeTimeout`, `pingInterval`, `reconnect.initialDelay`,
+// `reconnect.maxDelay`, the `delay` of a `reconnecting` event). An unknown
+// top-level option is ignored with one process warning
+// (`CLAWSOCK_UNKNOWN_OPTION`) naming the closest valid one; an unknown key in
+// `reconnect`, `queue` or `tls`, or an option of `ws`/undici that clawsock
+// cannot honour (`agent`, `perMessageDeflate: true`, …), is a TypeError.
 
 /// <reference types="node" />
 
@@ -65,6 +76,22 @@ export interface WebSocketOptions extends NetworkOptions {
   pongTimeout?: number
   /** How long to wait for the server's close frame after `close()` (ms). Default 30000. */
   closeTimeout?: number
+  /** `ws`'s top-level spelling of `tls.ca` (give one of the two). */
+  ca?: TlsOptions['ca']
+  /** `ws`'s top-level spelling of `tls.rejectUnauthorized`. */
+  rejectUnauthorized?: boolean
+  /** `ws`'s top-level spelling of `tls.servername`. */
+  servername?: string
+  /** `ws` options accepted only with the value that matches what clawsock does: it never negotiates compression, */
+  perMessageDeflate?: false
+  /** always answers pings, */
+  autoPong?: true
+  /** dispatches messages that arrived together in one go, */
+  allowSynchronousEvents?: true
+  /** always validates UTF-8, */
+  skipUTF8Validation?: false
+  /** and speaks WebSocket version 13 only. */
+  protocolVersion?: 13
 }
 
 /** `binaryType` values: WHATWG's two plus `ws`'s `'nodebuffer'`. */
@@ -167,7 +194,7 @@ export default WebSocket
 // ---------------------------------------------------------------------------
 // ReconnectingWebSocket
 
-/** Reconnect policy. Delays in ms. */
+/** Reconnect policy. Delays in ms. The same keys for `GatewayClient`, except `finalCodes`. */
 export interface ReconnectOptions {
   /** First delay. Default 1000. */
   initialDelay?: number
@@ -374,13 +401,41 @@ export interface GatewayClientOptions extends NetworkOptions {
   connectChallengeTimeoutMs?: number
   /** Wait for hello-ok after `connect`. Default 15000 (then close 4000 "connect timeout"). */
   connectTimeoutMs?: number
-  /** DNS + TCP + TLS + upgrade. Default 15000. */
+  /** DNS + TCP + TLS + upgrade, in ms. Default 15000. */
+  handshakeTimeout?: number
+  /** @deprecated Use `handshakeTimeout` (giving both is an error). */
   handshakeTimeoutMs?: number
   /** Inbound message limit. Default 100 MiB. */
   maxPayload?: number
-  /** `false` disables reconnecting. Defaults: 1000 / 30000 / unlimited / `'full'`. */
-  reconnect?: boolean | { initialDelayMs?: number; maxDelayMs?: number; maxRetries?: number; jitter?: 'full' | 'equal' | 'none' }
+  /**
+   * `false` disables reconnecting. Defaults: 1000 / 30000 / ×2 / unlimited / `'full'`.
+   * There is no `finalCodes`: the gateway client pauses on auth and pairing errors by the connect error's `details.code`.
+   */
+  reconnect?: boolean | GatewayReconnectOptions
   tls?: TlsOptions
+  /** `ws`'s top-level spelling of `tls.ca` (give one of the two). */
+  ca?: TlsOptions['ca']
+  /** `ws`'s top-level spelling of `tls.rejectUnauthorized`. */
+  rejectUnauthorized?: boolean
+  /** `ws`'s top-level spelling of `tls.servername`. */
+  servername?: string
+}
+
+/** `GatewayClient`'s `reconnect`: `ReconnectingWebSocket`'s keys, without `finalCodes`. */
+export interface GatewayReconnectOptions extends Omit<ReconnectOptions, 'finalCodes'> {
+  /** @deprecated Use `initialDelay` (giving both is an error). */
+  initialDelayMs?: number
+  /** @deprecated Use `maxDelay` (giving both is an error). */
+  maxDelayMs?: number
+}
+
+/** The `reconnecting` event of `GatewayClient`. */
+export interface GatewayReconnectingInfo {
+  attempt: number
+  /** ms until the attempt. */
+  delay: number
+  /** @deprecated Use `delay` (the same value). */
+  delayMs: number
 }
 
 export interface GatewayRequestOptions {
@@ -417,7 +472,7 @@ export interface GatewayClientEvents {
   state: (state: GatewayState, previous: GatewayState) => void
   hello: (hello: any) => void
   paused: (info: GatewayPausedInfo) => void
-  reconnecting: (info: { attempt: number; delayMs: number }) => void
+  reconnecting: (info: GatewayReconnectingInfo) => void
   disconnect: (info: { code: number; reason: string; byServer: boolean; phase: 'pre-hello' | 'post-hello' }) => void
   close: (info: { code: number; reason: string; message: string; kind: 'user-closed' | 'final-code' | 'flapping' | 'retries-exhausted' }) => void
   error: (err: Error & { kind?: 'dial' | 'frame' | 'token-store' }) => void

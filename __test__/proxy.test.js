@@ -206,7 +206,7 @@ test('GatewayClient takes the same proxy option: a proxy that wants credentials 
     assert.ok(err, 'connected without proxy credentials')
     assert.match(err.message, /407/)
     await refused.close()
-    assert.throws(() => new GatewayClient({ url: fx.url, agent: {} }), /'agent' is not supported/)
+    assert.throws(() => new GatewayClient({ url: fx.url, agent: {} }), /'agent' cannot be honoured: .*proxy:/)
     // The CLI's gateway command takes --proxy too.
     const clean = Object.fromEntries(PROXY_ENV.map((k) => [k, null]))
     const cli = await runProcess(['bin/clawsock.js', 'gateway', fx.url, '--token', 'gw-token', '--proxy', authUrl(), '--json'], { env: clean })
@@ -246,9 +246,14 @@ test('clawsock probe reports the proxy step (--proxy, or the environment), never
   assert.equal(off.report.steps.tcp.attempts[0].outcome, 'connected')
 })
 
-test('options: `agent` is refused with the way to a proxy; misspelt network options are named', () => {
-  assert.throws(() => new WebSocket(dest.url, { agent: {} }), /option 'agent' is not supported.*proxy: 'http:\/\/host:port'/)
-  assert.throws(() => new WebSocket(dest.url, { followredirects: true }), /option 'followredirects' is not a known option; did you mean 'followRedirects'/)
+test('options: `agent` is refused with the way to a proxy; misspelt network options are named', async () => {
+  const warned = new Promise((resolve) => process.once('warning', resolve))
+  const ws = new WebSocket(dest.url, { followredirects: true })
+  const warning = await warned
+  ws.close()
+  assert.equal(warning.code, 'CLAWSOCK_UNKNOWN_OPTION')
+  assert.match(warning.message, /option 'followredirects' is not a known option and is ignored; did you mean 'followRedirects'/)
+  assert.throws(() => new WebSocket(dest.url, { agent: {} }), /option 'agent' cannot be honoured: .*proxy: 'http:\/\/host:port'/)
   assert.throws(() => new WebSocket(dest.url, { proxy: 'socks5://127.0.0.1:1' }), /must be an http:\/\/ or https:\/\/ proxy URL/)
   assert.throws(() => new WebSocket(dest.url, { proxy: { url: open.url, cert: 'x' } }), /option 'proxy.cert' is not a known option/)
   assert.throws(() => new WebSocket(dest.url, { family: 5 }), /option 'family' must be 0 \(both\), 4 \(IPv4 only\) or 6/)

@@ -32,8 +32,6 @@ function show(v) {
   try { return JSON.stringify(v) ?? String(v) } catch { return String(v) }
 }
 
-const squash = (k) => k.toLowerCase().replace(/[^a-z]/g, '')
-
 /** A proxy URL without its credentials, for messages. */
 function shownProxy(u) {
   return `${u.protocol}//${u.host}`
@@ -167,17 +165,10 @@ function proxyPlan(option, fail, env = process.env) {
 /**
  * Checks the network options in `o` (an options object) and returns the
  * native `network` object. `fail(name, message)` makes the caller's
- * TypeError. Reads the environment (see proxyPlan).
+ * TypeError. Reads the environment (see proxyPlan). Unknown and unsupported
+ * top-level keys (`agent`, misspellings) are lib/options.js's business.
  */
 function networkOptions(o, fail) {
-  if (o.agent !== undefined) {
-    throw fail('agent', "is not supported: clawsock has its own socket stack and does not use Node's http.Agent. To go through a proxy pass proxy: 'http://host:port' (or proxy: 'env' for HTTPS_PROXY/HTTP_PROXY/NO_PROXY); see the README section \"Proxies\"")
-  }
-  for (const k of Object.keys(o)) {
-    if (NETWORK_KEYS.includes(k)) continue
-    const known = NETWORK_KEYS.find((n) => squash(n) === squash(k))
-    if (known) throw fail(k, `is not a known option; did you mean '${known}'?`)
-  }
   const n = {}
   for (const k of ['autoSelectFamily', 'followRedirects']) {
     if (o[k] === undefined) continue
@@ -206,4 +197,4 @@ function networkOptions(o, fail) {
   return n
 }
 
-module.exports = { networkOptions, proxyPlan, parseProxyUrl }
+module.exports = { NETWORK_KEYS, networkOptions, proxyPlan, parseProxyUrl }

@@ -4,26 +4,23 @@
 // reason) when reconnecting cannot help: a final close code such as 4001
 // "Replaced" (a kick war), a flapping server, or retries used up.
 //
-// The loop runs in Rust (src/reconnect/driver.rs). This file checks options,
-// keeps each message's original value until it is written or handed back,
-// and turns the native events (one array per wake-up) into DOM events.
+// The loop runs in Rust (src/reconnect/driver.rs); lib/options.js checks the
+// options. This file keeps each message's original value until it is written
+// or handed back, and turns the native events (one array per wake-up) into
+// DOM events.
 //
 // Lifecycle: every instance ends with exactly one `terminal` event, also
 // after close() (kind 'user-closed'). After it, the native handle is
 // released and the instance no longer keeps Node's event loop alive.
 
-const { NativeReconnectingWebSocket } = require('../native.js')
+const native = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
-const { toNativeOptions } = require('./options.js')
+const { reconnectingOptions } = require('./options.js')
 const { parseUrl, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const kDispatch = Symbol('dispatch')
 const kNative = Symbol('native')
 const kMessageListeners = Symbol('messageListeners')
-
-// The default final close codes (src/reconnect/policy.rs DEFAULT_FINAL_CODES),
-// used when a finalCodes predicate throws.
-const DEFAULT_FINAL_CODES = Object.freeze([1002, 1003, 1007, 1008, 1009, 4001, 4003])
 
 const USER_CLOSED = 'the client is closed (close() was called); the message was not sent'
 const LOST_IN_WRITE = (code) =>
@@ -86,93 +83,6 @@ class DroppedEvent extends Event {
   get messages() { return this.#messages }
 }
 
-// ---------------------------------------------------------------------------
-// Options
-
-function optionError(name, message) {
-  return new TypeError(`clawsock: option '${name}' ${message}`)
-}
-
-function show(v) {
-  if (typeof v === 'function') return 'a function'
-  if (typeof v === 'bigint') return `${v}n`
-  try { return JSON.stringify(v) ?? String(v) } catch { return String(v) }
-}
-
-function checkKeys(obj, name, allowed) {
-  if (obj === undefined || obj === null) return {}
-  if (typeof obj !== 'object' || Array.isArray(obj)) {
-    throw optionError(name, `must be an object with some of ${allowed.join(', ')}, got ${show(obj)}`)
-  }
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) throw optionError(`${name}.${k}`, `is not a known option; known: ${allowed.join(', ')}`)
-  }
-  return obj
-}
-
-function number(obj, prefix, key, { min = 0, minExclusive = false, integer = false, infinity = false, what }) {
-  const v = obj[key]
-  if (v === undefined) return undefined
-  const ok = typeof v === 'number' && !Number.isNaN(v) &&
-    (Number.isFinite(v) ? (minExclusive ? v > min : v >= min) && (!integer || Number.isInteger(v)) : infinity && v === Infinity)
-  if (!ok) throw optionError(`${prefix}.${key}`, `must be ${what}, got ${show(v)}`)
-  return v
-}
-
-const RECONNECT_KEYS = ['initialDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'stableAfter', 'finalCodes', 'flapThreshold', 'flapWindow']
-const QUEUE_KEYS = ['maxMessages', 'maxBytes', 'overflow']
-
-/** Checks `reconnect` and `queue`; returns the native options and the JS predicate. */
-function toReconnectOptions(reconnect, queue) {
-  const r = checkKeys(reconnect, 'reconnect', RECONNECT_KEYS)
-  const q = checkKeys(queue, 'queue', QUEUE_KEYS)
-  const out = {}
-  out.initialDelay = number(r, 'reconnect', 'initialDelay', { minExclusive: true, what: 'a positive number of milliseconds (0 would retry in a tight loop)' })
-  out.maxDelay = number(r, 'reconnect', 'maxDelay', { minExclusive: true, what: 'a positive number of milliseconds' })
-  const initial = out.initialDelay ?? 1000
-  const max = out.maxDelay ?? 30000
-  if (initial > max) {
-    throw optionError(out.initialDelay !== undefined ? 'reconnect.initialDelay' : 'reconnect.maxDelay',
-      `must keep initialDelay (${initial} ms) at or below maxDelay (${max} ms)`)
-  }
-  out.factor = number(r, 'reconnect', 'factor', { min: 1, what: 'a finite number >= 1 (1 keeps the delay constant)' })
-  if (r.jitter !== undefined) {
-    if (!['full', 'equal', 'none'].includes(r.jitter)) throw optionError('reconnect.jitter', `must be 'full', 'equal' or 'none', got ${show(r.jitter)}`)
-    out.jitter = r.jitter
-  }
-  out.maxRetries = number(r, 'reconnect', 'maxRetries', { integer: true, infinity: true, what: 'a whole number >= 0 or Infinity' })
-  if (out.maxRetries === Infinity) out.maxRetries = undefined
-  out.stableAfter = number(r, 'reconnect', 'stableAfter', { what: 'a number of milliseconds >= 0' })
-  let predicate = null
-  if (r.finalCodes !== undefined) {
-    if (typeof r.finalCodes === 'function') {
-      predicate = r.finalCodes
-      out.askFinal = true
-    } else if (Array.isArray(r.finalCodes)) {
-      r.finalCodes.forEach((c, i) => {
-        if (!Number.isInteger(c) || c < 1000 || c > 4999) {
-          throw optionError(`reconnect.finalCodes[${i}]`, `must be a close code (a whole number from 1000 to 4999), got ${show(c)}`)
-        }
-      })
-      out.finalCodes = [...r.finalCodes]
-    } else {
-      throw optionError('reconnect.finalCodes', `must be an array of close codes or a function (code, reason) => boolean, got ${show(r.finalCodes)}`)
-    }
-  }
-  out.flapThreshold = number(r, 'reconnect', 'flapThreshold', { integer: true, what: 'a whole number >= 0 (0 turns the flapping guard off)' })
-  out.flapWindow = number(r, 'reconnect', 'flapWindow', { minExclusive: true, what: 'a positive number of milliseconds' })
-  out.maxMessages = number(q, 'queue', 'maxMessages', { integer: true, what: 'a whole number >= 0 (0 turns queueing off)' })
-  out.maxBytes = number(q, 'queue', 'maxBytes', { integer: true, what: 'a whole number of bytes >= 0' })
-  if (q.overflow !== undefined) {
-    if (q.overflow !== 'reject-new' && q.overflow !== 'drop-oldest') {
-      throw optionError('queue.overflow', `must be 'reject-new' or 'drop-oldest', got ${show(q.overflow)}`)
-    }
-    out.overflow = q.overflow
-  }
-  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k]
-  return { native: out, predicate }
-}
-
 function sendError(message, code, extra) {
   return Object.assign(new Error(`clawsock: the message was not sent: ${message}`), { code }, extra)
 }
@@ -220,13 +130,9 @@ class ReconnectingWebSocket extends EventTarget {
     this.#url = parsed.href
     this.#origin = parsed.origin
     const list = parseProtocols(protocols, 'ReconnectingWebSocket')
-    const o = options == null ? {} : options
-    if (typeof o !== 'object') throw new TypeError(`clawsock: options must be an object, got ${typeof o}`)
-    const { reconnect, queue, ...wsOptions } = o
-    const { native: reconnectNative, predicate } = toReconnectOptions(reconnect, queue)
-    const connectNative = toNativeOptions(wsOptions, list)
+    const { connect, reconnect, predicate } = reconnectingOptions(options, list)
     this.#predicate = predicate
-    this.#native = new NativeReconnectingWebSocket(this.#url, connectNative, reconnectNative, (batch) => this[kDispatch](batch))
+    this.#native = new native.NativeReconnectingWebSocket(this.#url, connect, reconnect, (batch) => this[kDispatch](batch))
     // Runs of text messages arrive joined: see kDispatch.
     this.#native.joinTextRuns()
     this[kNative] = this.#native
@@ -416,7 +322,8 @@ class ReconnectingWebSocket extends EventTarget {
     } catch (err) {
       const message = `clawsock: the reconnect.finalCodes function threw (${err && err.message}); the default final codes decide instead`
       this.dispatchEvent(new ErrorEvent('error', { message, error: err }))
-      return DEFAULT_FINAL_CODES.includes(code)
+      // The Rust list (src/reconnect/policy.rs), asked only here.
+      return native.defaultFinalCodes().includes(code)
     }
   }
 }
@@ -429,6 +336,5 @@ module.exports = {
   ReconnectingEvent,
   TerminalEvent,
   DroppedEvent,
-  DEFAULT_FINAL_CODES,
   kNative,
 }

@@ -480,7 +480,7 @@ fn drain(inbox: &Inbox, run: &mut Run) -> usize {
                     "truncated": b.len() > 64,
                 }));
             }
-            InboundEvent::Control(_) => {}
+            InboundEvent::Sent { .. } | InboundEvent::Session(_) => {}
         }
     }
     n

@@ -1,0 +1,769 @@
+//! The session driver: the one loop that owns a client's connection
+//! lifecycle, and the [`Session`] handle JS calls into.
+//!
+//! One task on the shared runtime loops:
+//!
+//! 1. dial ([`transport::connect`]);
+//! 2. on open: report [`Event::Open`], start the connection, and tell the
+//!    protocol; when the protocol says [`Action::Ready`], the connection
+//!    counts as opened and the send queue is handed to it in order;
+//! 3. run until the connection ends, feeding inbound messages to the
+//!    protocol if it intercepts them (otherwise the connection pushes them
+//!    straight to JS), and the protocol's deadlines;
+//! 4. report [`Event::Close`]; messages the connection took but never wrote
+//!    go back to the FRONT of the queue; the protocol gives its
+//!    [`Verdict`]; if the caller decides final codes itself, wait for
+//!    [`Session::decide`];
+//! 5. ask the [`Supervisor`]: report [`Event::Reconnecting`] and wait, or
+//!    pause until [`Session::resume`], or stop with [`Event::Terminal`].
+//!
+//! Concurrency: all state sits behind one mutex. Whoever changes it (the
+//! loop, or a JS call such as `send`, `close` or a gateway request) runs the
+//! protocol under that lock and carries out its actions at once; the loop
+//! is woken through one [`Notify`] to look again. Every wait of the loop
+//! (dial, backoff, verdict, pause, open connection) also serves the
+//! protocol's deadlines.
+//!
+//! Nothing is dropped silently: [`Session::send`] reports rejected and
+//! evicted ids at once, `Close` reports what a failed write took, and
+//! `Terminal` hands back the rest.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use super::event::{ErrorEvent, Event};
+use super::protocol::{Action, Protocol, Verdict};
+use crate::reconnect::policy::explain_final;
+use crate::reconnect::queue::{Push, QueueConfig, SendQueue};
+use crate::reconnect::supervisor::{
+    CloseInfo as SupClose, Decision, State, Supervisor, SupervisorConfig, Terminal, TerminalKind,
+};
+use crate::transport::{self, ConnectOptions, Connection, InboundEvent, Inbox, Outgoing};
+
+/// Everything a session needs.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// The `ws://` or `wss://` URL.
+    pub url: String,
+    /// Options for every connection.
+    pub connect: ConnectOptions,
+    /// Backoff, final codes and the flapping guard (`max_retries: Some(0)`
+    /// for a socket that never reconnects).
+    pub supervisor: SupervisorConfig,
+    /// Limits of the queue for messages sent while not ready.
+    pub queue: QueueConfig,
+    /// The caller decides which server closes are final: after each close by
+    /// the server the driver waits for [`Session::decide`]. The supervisor's
+    /// own final-code list should then be empty.
+    pub ask_final: bool,
+}
+
+/// The result of [`Session::send`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Taken (handed to the connection, or queued) under this id.
+    Accepted {
+        /// The message id; a `sent` event with an id at or above it means it
+        /// was written.
+        id: u64,
+    },
+    /// Taken under `id`, after evicting older queued messages (drop-oldest).
+    AcceptedDropping {
+        /// The new message's id.
+        id: u64,
+        /// The evicted ids, oldest first.
+        dropped: Vec<u64>,
+        /// Why they were evicted.
+        reason: String,
+    },
+    /// Not taken.
+    Rejected {
+        /// Why, and what to do.
+        reason: String,
+        /// `true`: the session is closed for good (the reason is the
+        /// terminal message); `false`: the queue is full.
+        closed: bool,
+    },
+}
+
+/// Why [`Session::send_now`] did not take a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotSent {
+    /// No connection has opened yet.
+    NotOpen,
+    /// The connection is closing or closed.
+    Closing,
+}
+
+struct St<P> {
+    sup: Supervisor,
+    queue: SendQueue<Outgoing>,
+    conn: Option<Connection>,
+    /// The protocol said `Ready` on the current connection.
+    ready: bool,
+    next_id: u64,
+    /// Bytes accepted by the connections that have ended.
+    accepted_before: u64,
+    /// Highest id handed to the current connection.
+    handed_max: Option<u64>,
+    /// `close()` was called: `(code, reason)`.
+    user_closed: Option<(Option<u16>, String)>,
+    terminal: Option<Terminal>,
+    /// Paused: waiting for `resume()` or `close()`.
+    paused: bool,
+    /// The caller's verdict on the last close, once given.
+    verdict: Option<bool>,
+    proto: P,
+}
+
+struct Inner<P> {
+    cfg: SessionConfig,
+    inbox: Arc<Inbox>,
+    st: Mutex<St<P>>,
+    /// Something the loop waits on may have changed.
+    wake: Notify,
+}
+
+/// A running session. Cheap to clone; see the module docs.
+pub struct Session<P> {
+    inner: Arc<Inner<P>>,
+}
+
+impl<P> Clone for Session<P> {
+    fn clone(&self) -> Self {
+        Session {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+const USER_CLOSED: &str = "Closed by this client (close() was called); not reconnecting.";
+
+impl<P: Protocol> Inner<P> {
+    fn lock(&self) -> MutexGuard<'_, St<P>> {
+        self.st.lock().unwrap()
+    }
+
+    fn emit(&self, ev: Event) {
+        self.inbox.push(InboundEvent::Session(Box::new(ev)));
+    }
+
+    /// Carries out `actions` (in order) under the lock.
+    fn apply(&self, st: &mut St<P>, actions: &mut Vec<Action>, now: Instant) {
+        for action in actions.drain(..) {
+            match action {
+                Action::Emit(ev) => self.emit(ev),
+                Action::Send { msg, tag } => {
+                    let id = st.next_id;
+                    st.next_id += 1;
+                    let back = tag.as_ref().map(|_| msg.clone());
+                    let ok = st
+                        .conn
+                        .as_ref()
+                        .is_some_and(|c| c.send_with_id(id, msg, false).is_ok());
+                    if !ok && let (Some(tag), Some(msg)) = (tag, back) {
+                        st.proto.on_unsent(tag, msg);
+                    }
+                }
+                Action::Close(code, reason) => {
+                    if let Some(c) = &st.conn {
+                        c.close(Some(code), reason);
+                    }
+                }
+                Action::Abort => {
+                    if let Some(c) = &st.conn {
+                        c.abort();
+                    }
+                }
+                Action::Ready => {
+                    if st.ready || !st.sup.opened(now) {
+                        continue;
+                    }
+                    st.ready = true;
+                    let Some(conn) = st.conn.clone() else {
+                        continue;
+                    };
+                    while let Some((id, msg, bytes)) = st.queue.pop_front() {
+                        if conn.send_with_id(id, msg.clone(), true).is_err() {
+                            st.queue.push_front(id, msg, bytes);
+                            break;
+                        }
+                        st.handed_max = Some(id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `f` on the protocol under the lock, carries out its actions,
+    /// and wakes the loop if the protocol's next deadline moved earlier.
+    fn with_protocol<R>(&self, f: impl FnOnce(&mut P, Instant, &mut Vec<Action>) -> R) -> R {
+        let now = Instant::now();
+        let mut out = Vec::new();
+        let mut st = self.lock();
+        let before = st.proto.next_deadline();
+        let r = f(&mut st.proto, now, &mut out);
+        self.apply(&mut st, &mut out, now);
+        let after = st.proto.next_deadline();
+        drop(st);
+        if after.is_some_and(|a| before.is_none_or(|b| a < b)) {
+            self.wake.notify_one();
+        }
+        r
+    }
+
+    /// Runs the protocol's deadline if it has passed.
+    fn deadline_passed(&self) {
+        let now = Instant::now();
+        let mut st = self.lock();
+        if st.proto.next_deadline().is_some_and(|d| d <= now) {
+            let mut out = Vec::new();
+            st.proto.on_deadline(now, &mut out);
+            self.apply(&mut st, &mut out, now);
+        }
+    }
+
+    /// Waits for `fut` while serving the protocol's deadlines. Returns
+    /// `None` as soon as `stop` holds (checked on every wake-up).
+    async fn serve<F: Future>(&self, fut: F, stop: impl Fn(&St<P>) -> bool) -> Option<F::Output> {
+        tokio::pin!(fut);
+        loop {
+            let deadline = {
+                let st = self.lock();
+                if stop(&st) {
+                    return None;
+                }
+                st.proto.next_deadline()
+            };
+            let at = deadline.map(tokio::time::Instant::from_std);
+            tokio::select! {
+                biased;
+                _ = self.wake.notified() => {}
+                r = &mut fut => return Some(r),
+                _ = tokio::time::sleep_until(at.unwrap_or_else(far)), if at.is_some() => {
+                    self.deadline_passed();
+                }
+            }
+        }
+    }
+}
+
+fn far() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+fn user_closed(st: &St<impl Protocol>) -> bool {
+    st.user_closed.is_some()
+}
+
+impl<P: Protocol> Session<P> {
+    /// Checks the settings and starts the session's task on `rt`. Events go
+    /// to `inbox`.
+    pub fn start(
+        cfg: SessionConfig,
+        proto: P,
+        inbox: Arc<Inbox>,
+        rt: &tokio::runtime::Handle,
+    ) -> Result<Session<P>, String> {
+        let sup = Supervisor::new(cfg.supervisor.clone())?;
+        let queue = SendQueue::new(cfg.queue);
+        let inner = Arc::new(Inner {
+            cfg,
+            inbox,
+            st: Mutex::new(St {
+                sup,
+                queue,
+                conn: None,
+                ready: false,
+                next_id: 1,
+                accepted_before: 0,
+                handed_max: None,
+                user_closed: None,
+                terminal: None,
+                paused: false,
+                verdict: None,
+                proto,
+            }),
+            wake: Notify::new(),
+        });
+        rt.spawn(run(inner.clone()));
+        Ok(Session { inner })
+    }
+
+    /// Sends `msg` now if the application is ready, else queues it within
+    /// the limits. Never blocks. See [`SendOutcome`].
+    pub fn send(&self, msg: Outgoing) -> SendOutcome {
+        let mut st = self.inner.lock();
+        if st.user_closed.is_some() || st.terminal.is_some() {
+            let reason = match &st.terminal {
+                Some(t) => t.message.clone(),
+                None => "the client is closed (close() was called); the message was not sent"
+                    .to_string(),
+            };
+            return SendOutcome::Rejected {
+                reason,
+                closed: true,
+            };
+        }
+        let id = st.next_id;
+        st.next_id += 1;
+        if st.ready
+            && let Some(conn) = &st.conn
+            && conn.send_with_id(id, msg.clone(), true).is_ok()
+        {
+            st.handed_max = Some(id);
+            return SendOutcome::Accepted { id };
+        }
+        let bytes = msg.len();
+        match st.queue.push(id, msg, bytes) {
+            Push::Accepted => SendOutcome::Accepted { id },
+            Push::Rejected { reason, .. } => {
+                tracing::info!(
+                    id,
+                    bytes,
+                    "reconnect: send queue full, message rejected (reject-new)"
+                );
+                SendOutcome::Rejected {
+                    reason,
+                    closed: false,
+                }
+            }
+            Push::AcceptedDropping(dropped) => {
+                tracing::info!(
+                    id,
+                    dropped = dropped.len(),
+                    "reconnect: send queue full, oldest messages dropped (drop-oldest)"
+                );
+                let c = st.queue.config();
+                SendOutcome::AcceptedDropping {
+                    id,
+                    dropped: dropped.into_iter().map(|e| e.0).collect(),
+                    reason: format!(
+                        "dropped to make room for a newer message: the send queue was full \
+                         (max_messages is {}, max_bytes is {}) and its overflow policy is \
+                         drop-oldest; send less while disconnected, or raise the limits",
+                        c.max_messages, c.max_bytes
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Sends `msg` on the open connection, without queueing (the WHATWG
+    /// `send`). With `notify`, a `Sent` event reports when it was written.
+    pub fn send_now(&self, msg: Outgoing, notify: bool) -> Result<u64, NotSent> {
+        // Borrowed under the lock, not cloned: this runs once per message.
+        let mut st = self.inner.lock();
+        let id = st.next_id;
+        match &st.conn {
+            Some(conn) => conn
+                .send_with_id(id, msg, notify)
+                .map_err(|_| NotSent::Closing)?,
+            None if st.sup.stats().connects == 0 => return Err(NotSent::NotOpen),
+            None => return Err(NotSent::Closing),
+        };
+        st.next_id += 1;
+        Ok(id)
+    }
+
+    /// Total bytes ever accepted by this session's connections (the
+    /// consumer subtracts what `Sent` events report).
+    pub fn accepted_bytes(&self) -> u64 {
+        let st = self.inner.lock();
+        st.accepted_before + st.conn.as_ref().map_or(0, Connection::accepted_bytes)
+    }
+
+    /// Stops for good, in any state: closes the open connection with `code`
+    /// and `reason` (a closing handshake), or abandons the dial, the wait for
+    /// a verdict, a pause, or the wait before the next attempt. The
+    /// `Terminal` event (kind `user-closed`) follows. Later calls do nothing.
+    pub fn close(&self, code: Option<u16>, reason: String) {
+        let mut st = self.inner.lock();
+        if st.user_closed.is_some() || st.terminal.is_some() {
+            return;
+        }
+        st.user_closed = Some((code, reason.clone()));
+        st.sup.user_close();
+        if let Some(conn) = &st.conn {
+            conn.close(code, reason);
+        }
+        drop(st);
+        self.inner.wake.notify_one();
+    }
+
+    /// Like [`Session::close`], but drops an open connection without a
+    /// closing handshake (ws's `terminate()`, process or worker teardown).
+    pub fn abort(&self) {
+        let mut st = self.inner.lock();
+        if st.user_closed.is_none() && st.terminal.is_none() {
+            st.user_closed = Some((Some(1006), String::new()));
+            st.sup.user_close();
+        }
+        if let Some(conn) = &st.conn {
+            conn.abort();
+        }
+        drop(st);
+        self.inner.wake.notify_one();
+    }
+
+    /// The caller's verdict on the last close (`verdict: true` events):
+    /// `true` stops for good with kind `final-code`.
+    pub fn decide(&self, is_final: bool) {
+        self.inner.lock().verdict = Some(is_final);
+        self.inner.wake.notify_one();
+    }
+
+    /// Ends a pause: the session dials again (a request made right after
+    /// this is held, not refused). Does nothing otherwise.
+    pub fn resume(&self) {
+        let mut st = self.inner.lock();
+        if !st.paused || st.user_closed.is_some() {
+            return;
+        }
+        st.paused = false;
+        st.sup.restart();
+        let mut out = Vec::new();
+        st.proto.on_resumed(&mut out);
+        self.inner.apply(&mut st, &mut out, Instant::now());
+        drop(st);
+        self.inner.wake.notify_one();
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        let st = self.inner.lock();
+        if st.user_closed.is_some() {
+            State::Closed
+        } else {
+            st.sup.state()
+        }
+    }
+
+    /// `(messages, bytes)` waiting in the send queue.
+    pub fn queued(&self) -> (usize, usize) {
+        let st = self.inner.lock();
+        (st.queue.len(), st.queue.bytes())
+    }
+
+    /// The terminal decision, once stopped.
+    pub fn terminal(&self) -> Option<Terminal> {
+        self.inner.lock().terminal.clone()
+    }
+
+    /// Runs `f` on the protocol (a command from JS, such as a gateway
+    /// request) and carries out the actions it returns.
+    pub fn with_protocol<R>(&self, f: impl FnOnce(&mut P, Instant, &mut Vec<Action>) -> R) -> R {
+        self.inner.with_protocol(f)
+    }
+}
+
+/// What one pass of the loop ended with.
+enum Step {
+    /// `close()` was called; the close of the connection that was open, if any.
+    UserClosed(Option<(u16, String)>),
+    /// The supervisor's decision, and the close code and reason behind it.
+    Decided(Decision, u16, String),
+}
+
+/// Ends the session: records `t`, hands back the queue, reports `Terminal`.
+fn finish<P: Protocol>(inner: &Inner<P>, t: Terminal) {
+    let mut st = inner.lock();
+    st.conn = None;
+    st.ready = false;
+    let unsent: Vec<u64> = st.queue.drain().into_iter().map(|e| e.0).collect();
+    // A socket that never reconnects ends this way every time: not news.
+    let never_retries = inner.cfg.supervisor.backoff.max_retries == Some(0);
+    if t.kind == TerminalKind::UserClosed || never_retries {
+        tracing::debug!(code = t.code, kind = t.kind.as_str(), "session: ended");
+    } else {
+        tracing::info!(
+            code = t.code,
+            kind = t.kind.as_str(),
+            unsent = unsent.len(),
+            "reconnect: stopped for good: {}",
+            t.message
+        );
+    }
+    let mut out = Vec::new();
+    st.proto.on_stopped(&t, &mut out);
+    inner.apply(&mut st, &mut out, Instant::now());
+    st.terminal = Some(t.clone());
+    inner.emit(Event::Terminal {
+        terminal: t,
+        unsent,
+    });
+}
+
+/// Ends the session after `close()`. `conn_close` is how the connection
+/// that was open ended; without one, the code and reason passed to `close()`.
+fn finish_user<P: Protocol>(inner: &Inner<P>, conn_close: Option<(u16, String)>) {
+    let (code, reason) = conn_close.unwrap_or_else(|| match &inner.lock().user_closed {
+        Some((code, reason)) => (code.unwrap_or(1000), reason.clone()),
+        None => (1000, String::new()),
+    });
+    finish(
+        inner,
+        Terminal {
+            code,
+            reason,
+            message: USER_CLOSED.to_string(),
+            kind: TerminalKind::UserClosed,
+        },
+    );
+}
+
+/// One connection attempt, from the dial to the supervisor's decision.
+async fn attempt<P: Protocol>(inner: &Inner<P>) -> Step {
+    let opts = &inner.cfg.connect;
+    // 1. Dial. The dial's state lives in a box that is freed once the
+    // connection is open (what a future holds keeps its space for the
+    // future's whole life, and this one lives as long as the connection).
+    let dial = Box::pin(transport::connect(&inner.cfg.url, opts));
+    let Some(dialed) = inner.serve(dial, user_closed).await else {
+        return Step::UserClosed(None);
+    };
+    let (stream, info) = match dialed {
+        Ok(v) => v,
+        Err(e) => {
+            inner.emit(Event::Error(ErrorEvent {
+                message: e.message.clone(),
+                kind: e.kind.as_str(),
+                status: e.status,
+            }));
+            let mut st = inner.lock();
+            if st.user_closed.is_some() {
+                return Step::UserClosed(None);
+            }
+            let d = st.sup.connect_failed(e.message.clone(), fastrand::f64());
+            return Step::Decided(d, 1006, e.message);
+        }
+    };
+    // 2. Open: announce, start the connection and tell the protocol, all
+    // under the lock, so that no send overtakes the queue and no message or
+    // `Sent` event precedes `Open`.
+    let frames;
+    let (running, inbox) = {
+        let mut st = inner.lock();
+        if st.user_closed.is_some() {
+            return Step::UserClosed(None);
+        }
+        inner.emit(Event::Open {
+            protocol: info.protocol,
+            extensions: info.extensions,
+        });
+        // A protocol that intercepts messages gets them through an inbox of
+        // its own, which wakes this task; otherwise they go straight to JS.
+        frames = st.proto.intercepts().then(|| Arc::new(Notify::new()));
+        let inbox = match &frames {
+            Some(f) => Arc::new(Inbox::notifying(
+                f.clone(),
+                opts.inbound_high_water_bytes,
+                opts.inbound_high_water_messages,
+            )),
+            None => inner.inbox.clone(),
+        };
+        let (conn, running) = transport::start_connection(stream, opts, inbox.clone());
+        st.conn = Some(conn);
+        st.ready = false;
+        st.handed_max = None;
+        let now = Instant::now();
+        let mut out = Vec::new();
+        st.proto.on_open(now, &mut out);
+        inner.apply(&mut st, &mut out, now);
+        (running, inbox)
+    };
+    // 3. Run until it ends (close() and abort() act on the connection).
+    let close = match &frames {
+        Some(f) => run_intercepted(inner, running, &inbox, f).await,
+        None => running.await,
+    };
+    // 4. Report the close; unsent messages go back to the queue.
+    let (ask, verdict) = {
+        let mut st = inner.lock();
+        let now = Instant::now();
+        let mut out = Vec::new();
+        if frames.is_some() {
+            for item in inbox.take() {
+                st.proto.on_message(item, now, &mut out);
+            }
+            inbox.close();
+        }
+        if let Some(conn) = st.conn.take() {
+            st.accepted_before += conn.accepted_bytes();
+        }
+        st.ready = false;
+        // Unsent messages are the tail of what this connection took.
+        let settled = match close.unsent.first() {
+            Some((first, _)) => st.handed_max.map(|_| first.saturating_sub(1)),
+            None => st.handed_max,
+        };
+        for (id, msg) in close.unsent.iter().rev() {
+            st.queue.push_front(*id, msg.clone(), msg.len());
+        }
+        let ask = inner.cfg.ask_final && close.by_server && st.user_closed.is_none();
+        if let Some(err) = &close.error {
+            inner.emit(Event::Error(ErrorEvent::new("connection", err.clone())));
+        }
+        inner.emit(Event::Close {
+            code: close.code,
+            reason: close.reason.clone(),
+            was_clean: close.was_clean,
+            by_server: close.by_server,
+            settled_through: settled,
+            verdict: ask,
+        });
+        // After close() the protocol hears of the end as a stop
+        // (`on_stopped`), not as a lost connection.
+        if st.user_closed.is_some() {
+            inner.apply(&mut st, &mut out, now);
+            return Step::UserClosed(Some((close.code, close.reason)));
+        }
+        let verdict = st.proto.on_closed(&close, now, &mut out);
+        inner.apply(&mut st, &mut out, now);
+        st.verdict = None;
+        (ask, verdict)
+    };
+    // 5. The caller's verdict, if it decides which closes are final.
+    let now = Instant::now();
+    let mut info = SupClose {
+        code: verdict.code,
+        reason: verdict.reason.clone(),
+        by_server: verdict.by_server,
+        uptime: None,
+        retry_after: verdict.retry_after,
+        force_final: verdict.force_final,
+    };
+    let mut made_final = false;
+    if ask {
+        let decided = inner
+            .serve(std::future::pending::<()>(), |st| {
+                st.user_closed.is_some() || st.verdict.is_some()
+            })
+            .await;
+        debug_assert!(decided.is_none());
+        let st = inner.lock();
+        if st.user_closed.is_some() {
+            return Step::UserClosed(Some((close.code, close.reason)));
+        }
+        if st.verdict == Some(true) {
+            made_final = true;
+            info = info.with_force_final(explain_final(close.code, &close.reason));
+        }
+    }
+    let mut st = inner.lock();
+    if st.user_closed.is_some() {
+        return Step::UserClosed(Some((close.code, close.reason)));
+    }
+    info.uptime = st.sup.uptime(now);
+    let Verdict { code, reason, .. } = verdict;
+    let d = match st.sup.closed(info, fastrand::f64()) {
+        Decision::Terminal(mut t) if made_final => {
+            t.kind = TerminalKind::FinalCode;
+            Decision::Terminal(t)
+        }
+        d => d,
+    };
+    Step::Decided(d, code, reason)
+}
+
+/// The open phase of a protocol that intercepts messages: feeds them to it
+/// (while JS keeps up) and serves its deadlines, until the connection ends.
+async fn run_intercepted<P: Protocol>(
+    inner: &Inner<P>,
+    running: impl Future<Output = transport::CloseInfo>,
+    inbox: &Inbox,
+    frames: &Notify,
+) -> transport::CloseInfo {
+    tokio::pin!(running);
+    // Boxed: a Sleep is 112 bytes, and this future's space is reserved in
+    // every session's task (also those that never get here).
+    let mut timer = Box::pin(tokio::time::sleep_until(far()));
+    loop {
+        let deadline = inner.lock().proto.next_deadline();
+        if let Some(d) = deadline {
+            timer.as_mut().reset(tokio::time::Instant::from_std(d));
+        }
+        let js_full = inner.inbox.is_full() && !inner.inbox.is_closed();
+        tokio::select! {
+            biased;
+            _ = frames.notified(), if !js_full => {
+                let items = inbox.take();
+                let now = Instant::now();
+                let mut out = Vec::new();
+                let mut st = inner.lock();
+                for item in items {
+                    st.proto.on_message(item, now, &mut out);
+                    inner.apply(&mut st, &mut out, now);
+                }
+            }
+            _ = inner.inbox.wait_for_room(), if js_full => {}
+            close = &mut running => return close,
+            _ = inner.wake.notified() => {}
+            _ = &mut timer, if deadline.is_some() => inner.deadline_passed(),
+        }
+    }
+}
+
+/// Waits while paused, serving deadlines, until [`Session::resume`] (which
+/// restarts the supervisor and tells the protocol) or `close()`. Returns
+/// `false` if `close()` came first.
+async fn pause<P: Protocol>(inner: &Inner<P>, t: &Terminal) -> bool {
+    {
+        let mut st = inner.lock();
+        st.paused = true;
+        let mut out = Vec::new();
+        st.proto.on_paused(t, &mut out);
+        inner.apply(&mut st, &mut out, Instant::now());
+    }
+    tracing::info!(code = t.code, "session: paused: {}", t.message);
+    inner
+        .serve(std::future::pending::<()>(), |st| {
+            st.user_closed.is_some() || !st.paused
+        })
+        .await;
+    inner.lock().user_closed.is_none()
+}
+
+async fn run<P: Protocol>(inner: Arc<Inner<P>>) {
+    loop {
+        match attempt(&inner).await {
+            Step::UserClosed(c) => return finish_user(&inner, c),
+            Step::Decided(Decision::Terminal(t), _, _) => {
+                if matches!(t.kind, TerminalKind::Paused(_)) {
+                    if pause(&inner, &t).await {
+                        continue;
+                    }
+                    return finish_user(&inner, None);
+                }
+                return finish(&inner, t);
+            }
+            Step::Decided(Decision::Reconnect { attempt, delay }, code, reason) => {
+                tracing::debug!(
+                    attempt,
+                    delay_ms = delay.as_secs_f64() * 1e3,
+                    code,
+                    "reconnect: waiting before the next attempt"
+                );
+                {
+                    let mut st = inner.lock();
+                    let mut out = Vec::new();
+                    st.proto.on_reconnecting(&mut out);
+                    inner.apply(&mut st, &mut out, Instant::now());
+                    inner.emit(Event::Reconnecting {
+                        attempt,
+                        delay,
+                        code,
+                        reason,
+                    });
+                }
+                // 5. Wait, unless close() comes first.
+                let wait = tokio::time::sleep(delay);
+                if inner.serve(wait, user_closed).await.is_none() {
+                    return finish_user(&inner, None);
+                }
+            }
+        }
+    }
+}
