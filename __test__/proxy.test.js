@@ -12,11 +12,10 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const http = require('node:http')
 const https = require('node:https')
-const net = require('node:net')
 const { WebSocketServer } = require('ws')
 const { WebSocket, ReconnectingWebSocket, GatewayClient } = require('../index.js')
 const { startFixtureGateway } = require('./harness/fixture-gateway.js')
-const { runProcess, once } = require('./helpers.js')
+const { runProcess, once, deadPort: freePort } = require('./helpers.js')
 const { startProxy } = require('./harness/proxy.js')
 const { makeTestPki } = require('./harness/tls.js')
 
@@ -40,14 +39,6 @@ async function wsServer(secure) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address()
   return { port, seen, url: `${secure ? 'wss' : 'ws'}://127.0.0.1:${port}/`, close: () => { server.closeAllConnections(); server.close() } }
-}
-
-async function freePort() {
-  const s = net.createServer()
-  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const { port } = s.address()
-  await new Promise((resolve) => s.close(resolve))
-  return port
 }
 
 /** Dials `url` in a child with `env` (proxy variables otherwise unset); returns the result and the child's output. */

@@ -11,11 +11,11 @@
 // Needs root, `ip` (iproute2) and `nft` (nftables; scripts/setup-netfilter.sh
 // installs it). `unavailable()` says why a test must be skipped, or null.
 
-const { execFileSync, spawn } = require('node:child_process')
+const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
+const { runProcess } = require('../helpers.js')
 
-const ROOT = path.resolve(__dirname, '..', '..')
 let counter = 0
 
 function which(cmd) {
@@ -68,22 +68,8 @@ function createNetns({ hosts = [], ipv4First = false, nft = [] } = {}) {
   }
   return {
     name,
-    /** Runs `node <args>` inside; resolves with { code, stdout, stderr }. */
-    node(args, env = {}) {
-      return new Promise((resolve, reject) => {
-        const child = spawn(which('ip'), ['netns', 'exec', name, process.execPath, ...args], {
-          cwd: ROOT,
-          env: { ...process.env, ...env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        })
-        let stdout = ''
-        let stderr = ''
-        child.stdout.on('data', (d) => (stdout += d))
-        child.stderr.on('data', (d) => (stderr += d))
-        child.on('error', reject)
-        child.on('close', (code) => resolve({ code, stdout, stderr }))
-      })
-    },
+    /** Runs `node <args>` inside (cwd: repo root); resolves with { code, signal, stdout, stderr }. */
+    node: (args, env = {}) => runProcess(['netns', 'exec', name, process.execPath, ...args], { env, execPath: which('ip') }),
     destroy: () => destroy(name),
   }
 }

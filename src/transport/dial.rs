@@ -16,7 +16,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant as TokioInstant;
+use tokio_rustls::client::TlsStream;
 use tokio_tungstenite::tungstenite::http::Uri;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
@@ -25,10 +27,9 @@ use super::happy_eyeballs::{self, Attempt};
 use super::options::ConnectOptions;
 use super::proxy::Route;
 use super::redirect;
-use super::socket::Socket;
 use super::stream::Stream;
 use super::tls;
-use super::tunnel;
+use super::tunnel::{self, Link};
 use super::upgrade::{io_error, upgrade_error, upgrade_request};
 
 /// What a dial learned, step by step.
@@ -395,35 +396,12 @@ async fn hop(
             tcp
         }
         Err(f) => {
-            p.info.tried = f
-                .attempts
-                .iter()
-                .rev()
-                .find(|a| a.outcome != happy_eyeballs::Outcome::NotTried)
-                .map(|a| a.addr);
-            let listed = happy_eyeballs::describe(&f.attempts);
-            let err = if f.timed_out {
-                ConnectError::new(
-                    Kind::Timeout,
-                    format!(
-                        "timeout during the TCP connect to {of_proxy}{dial_host}:{dial_port}: no progress within {} ms ({listed})",
-                        p.limit.as_millis()
-                    ),
-                )
-            } else if f.all_refused() {
-                ConnectError::new(
-                    Kind::ConnectionRefused,
-                    format!(
-                        "connection refused by {of_proxy}{dial_host}:{dial_port} ({listed}): nothing is listening there; is the {} running?",
-                        if proxy.is_some() { "proxy" } else { "server" }
-                    ),
-                )
-            } else {
-                ConnectError::new(
-                    Kind::Tcp,
-                    format!("TCP connection to {of_proxy}{dial_host}:{dial_port} failed: {listed}"),
-                )
+            p.info.tried = f.last_tried();
+            let what = match proxy {
+                Some(_) => format!("the proxy {dial_host}:{dial_port}"),
+                None => format!("{dial_host}:{dial_port}"),
             };
+            let err = f.to_error(&what, proxy.is_some(), p.limit);
             p.info.attempts = f.attempts;
             return Err(err);
         }
@@ -434,67 +412,33 @@ async fn hop(
     tracing::debug!(peer = ?p.info.peer, "transport: tcp connected");
     observe(p.step, &p.info, None);
 
-    let socket = match proxy {
-        None => Socket::Tcp(tcp),
+    let link = match proxy {
+        None => Link::Tcp(tcp),
         Some(proxy) => {
             p.step = DialStep::Proxy;
             let started = Instant::now();
             let what = format!("the tunnel through the proxy {proxy}");
             let tunnelled = p
                 .within(&what, async {
-                    let mut socket = tunnel::proxy_tls(tcp, proxy, &opts.proxy.ca).await?;
-                    tunnel::connect_tunnel(&mut socket, proxy, &t.host, t.port).await?;
-                    Ok::<_, ConnectError>(socket)
+                    let mut link = tunnel::proxy_tls(tcp, proxy, &opts.proxy.ca).await?;
+                    tunnel::connect_tunnel(&mut link, proxy, &t.host, t.port).await?;
+                    Ok::<_, ConnectError>(link)
                 })
                 .await;
             p.info.tunnel = started.elapsed();
-            let socket = tunnelled??;
+            let link = tunnelled??;
             observe(p.step, &p.info, None);
-            socket
+            link
         }
     };
 
-    let mut stream = if t.secure {
-        p.step = DialStep::Tls;
-        let started = Instant::now();
-        let config =
-            tls::client_config(&opts.tls).map_err(|why| ConnectError::new(Kind::Tls, why))?;
-        let name = opts
-            .tls
-            .servername
-            .clone()
-            .unwrap_or_else(|| t.host.clone());
-        let server_name = rustls::pki_types::ServerName::try_from(name.clone()).map_err(|_| {
-            ConnectError::new(
-                Kind::Tls,
-                format!("{name:?} is not a valid TLS server name (tls.servername)"),
-            )
-        })?;
-        let connector = tokio_rustls::TlsConnector::from(config);
-        let handshake = p
-            .within("the TLS handshake", connector.connect(server_name, socket))
-            .await;
-        p.info.tls = started.elapsed();
-        let tls_stream = handshake?.map_err(|e| {
-            p.tls_error = e
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                .cloned();
-            io_error(e, "during the TLS handshake")
-        })?;
-        let (_, conn) = tls_stream.get_ref();
-        p.info.tls_version = conn.protocol_version().map(|v| format!("{v:?}"));
-        p.info.tls_cipher = conn
-            .negotiated_cipher_suite()
-            .map(|c| format!("{:?}", c.suite()));
-        p.info.tls_alpn = conn
-            .alpn_protocol()
-            .map(|a| String::from_utf8_lossy(a).into_owned());
-        tracing::debug!(version = ?p.info.tls_version, cipher = ?p.info.tls_cipher, "transport: tls established");
-        observe(p.step, &p.info, Some(conn));
-        Stream::tls(tls_stream)
-    } else {
-        Stream::plain(socket)
+    let mut stream = match (t.secure, link) {
+        (false, Link::Tcp(tcp)) => Stream::plain(tcp),
+        (false, Link::Tls(to_proxy)) => Stream::tunnel(*to_proxy),
+        (true, Link::Tcp(tcp)) => Stream::tls(server_tls(tcp, &t, opts, p, observe).await?),
+        (true, Link::Tls(to_proxy)) => {
+            Stream::tunnel(server_tls(*to_proxy, &t, opts, p, observe).await?)
+        }
     };
 
     p.step = DialStep::Upgrade;
@@ -543,6 +487,54 @@ async fn hop(
     p.info.server = header("server");
     observe(p.step, &p.info, None);
     Ok(stream)
+}
+
+/// The TLS handshake with the server (`wss://`), over `io`: TCP, or TLS to
+/// an `https://` proxy.
+async fn server_tls<IO: AsyncRead + AsyncWrite + Unpin>(
+    io: IO,
+    t: &Target,
+    opts: &ConnectOptions,
+    p: &mut Progress,
+    observe: &mut DialObserver<'_>,
+) -> Result<TlsStream<IO>, ConnectError> {
+    p.step = DialStep::Tls;
+    let started = Instant::now();
+    let config = tls::client_config(&opts.tls).map_err(|why| ConnectError::new(Kind::Tls, why))?;
+    let name = opts
+        .tls
+        .servername
+        .clone()
+        .unwrap_or_else(|| t.host.clone());
+    let server_name = rustls::pki_types::ServerName::try_from(name.clone()).map_err(|_| {
+        ConnectError::new(
+            Kind::Tls,
+            format!("{name:?} is not a valid TLS server name (tls.servername)"),
+        )
+    })?;
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let handshake = p
+        .within("the TLS handshake", connector.connect(server_name, io))
+        .await;
+    p.info.tls = started.elapsed();
+    let tls_stream = handshake?.map_err(|e| {
+        p.tls_error = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .cloned();
+        io_error(e, "during the TLS handshake")
+    })?;
+    let (_, conn) = tls_stream.get_ref();
+    p.info.tls_version = conn.protocol_version().map(|v| format!("{v:?}"));
+    p.info.tls_cipher = conn
+        .negotiated_cipher_suite()
+        .map(|c| format!("{:?}", c.suite()));
+    p.info.tls_alpn = conn
+        .alpn_protocol()
+        .map(|a| String::from_utf8_lossy(a).into_owned());
+    tracing::debug!(version = ?p.info.tls_version, cipher = ?p.info.tls_cipher, "transport: tls established");
+    observe(p.step, &p.info, Some(conn));
+    Ok(tls_stream)
 }
 
 #[cfg(test)]

@@ -28,6 +28,8 @@ use futures_util::stream::FuturesUnordered;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use super::error::{ConnectError, ConnectErrorKind as Kind};
+
 /// Node's default `autoSelectFamilyAttemptTimeout`.
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(250);
 
@@ -141,6 +143,43 @@ impl Failure {
     /// Every address was refused.
     pub fn all_refused(&self) -> bool {
         self.attempts.iter().all(|a| a.outcome == Outcome::Refused)
+    }
+
+    /// The last address an attempt was started for.
+    pub fn last_tried(&self) -> Option<SocketAddr> {
+        self.attempts
+            .iter()
+            .rev()
+            .find(|a| a.outcome != Outcome::NotTried)
+            .map(|a| a.addr)
+    }
+
+    /// The failure in words: `what` is `host:port` (or `the proxy
+    /// host:port`), `limit` the `handshakeTimeout` that ran out.
+    pub fn to_error(&self, what: &str, to_proxy: bool, limit: Duration) -> ConnectError {
+        let listed = describe(&self.attempts);
+        if self.timed_out {
+            ConnectError::new(
+                Kind::Timeout,
+                format!(
+                    "timeout during the TCP connect to {what}: no progress within {} ms ({listed})",
+                    limit.as_millis()
+                ),
+            )
+        } else if self.all_refused() {
+            ConnectError::new(
+                Kind::ConnectionRefused,
+                format!(
+                    "connection refused by {what} ({listed}): nothing is listening there; is the {} running?",
+                    if to_proxy { "proxy" } else { "server" }
+                ),
+            )
+        } else {
+            ConnectError::new(
+                Kind::Tcp,
+                format!("TCP connection to {what} failed: {listed}"),
+            )
+        }
     }
 }
 

@@ -6,12 +6,12 @@
 //!   following redirects ([`redirect`]) when asked.
 //! - [`happy_eyeballs`]: the TCP connect to a host's addresses (RFC 8305).
 //! - [`proxy`]: which proxy a destination goes through (plain data from
-//!   JS); [`tunnel`]: the CONNECT tunnel; [`socket`]: TCP or TLS to a proxy.
+//!   JS); [`tunnel`]: TLS to an `https://` proxy and the CONNECT tunnel.
 //! - [`upgrade`]: the upgrade request and what its failures mean.
 //! - [`tls`]: the rustls configuration (webpki roots, the system store,
 //!   `NODE_EXTRA_CA_CERTS`, a caller's `ca`).
-//! - [`stream`]: a plain or TLS byte stream; it hands the upgrade only the
-//!   101 response's headers.
+//! - [`stream`]: a plain or TLS byte stream (or a tunnel through an
+//!   `https://` proxy); it hands the upgrade only the 101 response's headers.
 //! - [`frames`]: the receiving side of the protocol (tungstenite does the
 //!   upgrade and writes frames); large payloads are read straight into
 //!   buffers from [`pool`].
@@ -31,7 +31,6 @@ pub mod options;
 pub mod pool;
 pub mod proxy;
 pub mod redirect;
-pub mod socket;
 pub mod stream;
 pub mod tls;
 pub mod tunnel;

@@ -8,26 +8,35 @@
 //! credentials) and its status. The response is read byte by byte up to the
 //! end of its headers, so nothing that follows it is lost.
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 
 use super::error::{ConnectError, ConnectErrorKind as Kind};
 use super::options::TlsOptions;
 use super::proxy::ProxyServer;
-use super::socket::Socket;
 use super::tls;
 
 /// Longest CONNECT response head accepted.
 const MAX_HEAD: usize = 16 * 1024;
+
+/// What a WebSocket runs on, before TLS to the server: TCP (to the server
+/// or to an `http://` proxy), or TLS to an `https://` proxy.
+pub enum Link {
+    /// TCP.
+    Tcp(TcpStream),
+    /// TLS to an `https://` proxy.
+    Tls(Box<TlsStream<TcpStream>>),
+}
 
 /// TLS to an `https://` proxy (verified against `ca`, or the default roots).
 pub async fn proxy_tls(
     tcp: TcpStream,
     proxy: &ProxyServer,
     ca: &[String],
-) -> Result<Socket, ConnectError> {
+) -> Result<Link, ConnectError> {
     if !proxy.secure {
-        return Ok(Socket::Tcp(tcp));
+        return Ok(Link::Tcp(tcp));
     }
     let opts = TlsOptions {
         ca: ca.to_vec(),
@@ -65,13 +74,25 @@ pub async fn proxy_tls(
                 ),
             )
         })?;
-    Ok(Socket::Tls(Box::new(stream)))
+    Ok(Link::Tls(Box::new(stream)))
 }
 
-/// Asks `proxy` (already connected as `io`) for a tunnel to `host:port`.
+/// Asks `proxy` (already connected as `link`) for a tunnel to `host:port`.
 /// Returns the proxy's status on success.
 pub async fn connect_tunnel(
-    io: &mut Socket,
+    link: &mut Link,
+    proxy: &ProxyServer,
+    host: &str,
+    port: u16,
+) -> Result<u16, ConnectError> {
+    match link {
+        Link::Tcp(tcp) => ask(tcp, proxy, host, port).await,
+        Link::Tls(tls) => ask(tls.as_mut(), proxy, host, port).await,
+    }
+}
+
+async fn ask<IO: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut IO,
     proxy: &ProxyServer,
     host: &str,
     port: u16,
