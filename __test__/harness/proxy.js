@@ -4,7 +4,9 @@
 // scripts/setup-python.sh). It listens on 127.0.0.1 on a port it picks
 // (--port 0) and writes that port to a file; start() waits for the file.
 //
-//   const proxy = await startProxy({ auth: 'user:pass', tls: { certPath, keyPath } })
+//   const proxy = await startProxy({ auth: 'user:pass', tls: { certPath, keyPath }, logLevel: 'DEBUG' })
+//   proxy.log()          // its log; at DEBUG each tunnel shows as 'Connecting to upstream HOST:PORT'
+//                        // when it opens (the INFO access line comes only when it closes)
 //   proxy.url            // 'http://127.0.0.1:PORT' or 'https://...'
 //   await proxy.stop()
 
@@ -40,12 +42,13 @@ function waitForFile(dir, name, child) {
   })
 }
 
-async function startProxy({ auth, tls } = {}) {
+async function startProxy({ auth, tls, logLevel } = {}) {
   if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run bash scripts/setup-python.sh`)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawsock-proxy-'))
   const args = ['--hostname', '127.0.0.1', '--port', '0', '--port-file', path.join(dir, 'port'),
     '--num-workers', '1', '--num-acceptors', '1', '--log-file', path.join(dir, 'log')]
   if (auth) args.push('--basic-auth', auth)
+  if (logLevel) args.push('--log-level', logLevel)
   if (tls) args.push('--cert-file', tls.certPath, '--key-file', tls.keyPath)
   const child = spawn(BIN, args, { cwd: dir, stdio: 'ignore' })
   const port = Number(await waitForFile(dir, 'port', child))
