@@ -160,6 +160,7 @@ test('OpenClaw managed proxy: each loopback mode, and proxy: false cannot turn i
   // proxy: loopback goes through the proxy, with its credentials; proxy: false changes nothing.
   const through = await dial(dest.url, { proxy: false }, managed('proxy', authUrl()))
   assert.equal(through.opened, true, through.error)
+  assert.match(through.log, /CLAWSOCK_PROXY_MANAGED.*proxy: false is overridden/)
   assert.match(through.log, /CONNECT answered.*status=200/)
   const deadProxy = await dial(dest.url, { proxy: false }, managed('proxy', dead))
   assert.equal(deadProxy.opened, false)

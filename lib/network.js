@@ -117,6 +117,15 @@ function proxyOption(v, fail) {
   throw fail('proxy', `must be a proxy URL string ('http://host:port'), a URL, false, 'env' or { url, ca }, got ${show(v)}`)
 }
 
+let overriddenWarned = false
+
+/** One process warning: OpenClaw's managed proxy wins over the `proxy` option. */
+function warnOverridden(what) {
+  if (overriddenWarned) return
+  overriddenWarned = true
+  process.emitWarning(`clawsock: ${what} is overridden: OpenClaw's managed proxy is active (OPENCLAW_PROXY_ACTIVE=1), and every connection goes through it (loopback as OPENCLAW_PROXY_LOOPBACK_MODE says); it is the operator's egress boundary`, { code: 'CLAWSOCK_PROXY_MANAGED' })
+}
+
 /**
  * The proxy decision for a connection starting now, from the `proxy` option
  * and `env` (the rules at the top of this file). Returns undefined for direct.
@@ -129,6 +138,7 @@ function proxyPlan(option, fail, env = process.env) {
       throw new TypeError('clawsock: OpenClaw\'s managed proxy is active (OPENCLAW_PROXY_ACTIVE=1) but HTTP_PROXY is not set; refusing to connect around it. Restart the gateway so it sets the proxy environment, or check proxy.proxyUrl')
     }
     const server = parseProxyUrl(env[managed], `the ${managed} environment variable (OpenClaw's managed proxy)`)
+    if (url !== undefined && url !== 'env') warnOverridden(url === false ? 'proxy: false' : 'the proxy option')
     const caList = [...ca]
     if (env.OPENCLAW_PROXY_CA_FILE) caList.push(readCa(env.OPENCLAW_PROXY_CA_FILE, 'OPENCLAW_PROXY_CA_FILE'))
     return {
