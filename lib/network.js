@@ -132,13 +132,14 @@ function warnOverridden(what) {
  */
 function proxyPlan(option, fail, env = process.env) {
   const { url, ca } = proxyOption(option, fail)
+  const explicit = url !== undefined && url !== false && url !== 'env' ? parseProxyUrl(url, "option 'proxy'") : null
   if (env.OPENCLAW_PROXY_ACTIVE === '1') {
     const managed = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'].find((k) => env[k])
     if (!managed) {
       throw new TypeError('clawsock: OpenClaw\'s managed proxy is active (OPENCLAW_PROXY_ACTIVE=1) but HTTP_PROXY is not set; refusing to connect around it. Restart the gateway so it sets the proxy environment, or check proxy.proxyUrl')
     }
     const server = parseProxyUrl(env[managed], `the ${managed} environment variable (OpenClaw's managed proxy)`)
-    if (url !== undefined && url !== 'env') warnOverridden(url === false ? 'proxy: false' : 'the proxy option')
+    if (url === false || explicit) warnOverridden(url === false ? 'proxy: false' : 'the proxy option')
     const caList = [...ca]
     if (env.OPENCLAW_PROXY_CA_FILE) caList.push(readCa(env.OPENCLAW_PROXY_CA_FILE, 'OPENCLAW_PROXY_CA_FILE'))
     return {
@@ -150,10 +151,7 @@ function proxyPlan(option, fail, env = process.env) {
     }
   }
   if (url === false) return undefined
-  if (url !== undefined && url !== 'env') {
-    const server = parseProxyUrl(url, "option 'proxy'")
-    return { ws: server, wss: server, loopback: 'as-any', ca, source: 'option' }
-  }
+  if (explicit) return { ws: explicit, wss: explicit, loopback: 'as-any', ca, source: 'option' }
   if (url === 'env' || env.NODE_USE_ENV_PROXY === '1') {
     const all = envVar(env, 'all_proxy')
     const ws = fromEnv(envVar(env, 'http_proxy') || all)
