@@ -31,8 +31,33 @@ export interface TlsOptions {
   servername?: string
 }
 
+/**
+ * Where connections go: Happy Eyeballs, proxies and redirects. Shared by
+ * `WebSocket`, `ReconnectingWebSocket` and `GatewayClient` (README "Networking").
+ */
+export interface NetworkOptions {
+  /** Happy Eyeballs (RFC 8305, Node's name): race the host's addresses, families interleaved. Default `true`. */
+  autoSelectFamily?: boolean
+  /** How long one address runs alone before the next starts (ms; below 10 counts as 10). Default 250. */
+  autoSelectFamilyAttemptTimeout?: number
+  /** `4` or `6`: that address family only. Default `0` (both). */
+  family?: 0 | 4 | 6
+  /**
+   * An `http://` or `https://` forward proxy (HTTP CONNECT; Basic credentials from the URL's userinfo, never printed),
+   * `'env'` (HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY), or `false` (direct). `{ url, ca }` adds PEM CAs that
+   * verify an `https://` proxy. Default: direct, unless `NODE_USE_ENV_PROXY=1` (then `'env'`). When OpenClaw's managed
+   * proxy is active (`OPENCLAW_PROXY_ACTIVE=1`) it is always used, `false` included, with OpenClaw's loopback mode.
+   * The environment is read when the connection starts.
+   */
+  proxy?: string | URL | false | 'env' | { url?: string | URL | false | 'env'; ca?: string | Buffer | Array<string | Buffer> }
+  /** Follow 301/302/303/307/308 answers to the upgrade (as `ws`). Never from `wss:` to `ws:`; `Authorization` and `Cookie` stay with the original host. Default `false`. */
+  followRedirects?: boolean
+  /** The most redirects followed. Default 10. */
+  maxRedirects?: number
+}
+
 /** Options beyond WHATWG: the third constructor argument. */
-export interface WebSocketOptions {
+export interface WebSocketOptions extends NetworkOptions {
   /** Subprotocols, when passing options as the second argument. */
   protocols?: string | string[]
   /** Extra request headers, e.g. `{ Authorization: 'Bearer …' }`. No `Origin` is sent unless set here. */
@@ -96,7 +121,7 @@ export declare class ErrorEvent extends Event {
   constructor(type: string, init?: { message?: string; error?: unknown })
   /** e.g. "connection refused by 127.0.0.1:9 …", "unexpected HTTP 403 Forbidden …", "TLS certificate invalid: …" */
   readonly message: string
-  /** An Error with `code` (`CLAWSOCK_DNS`, `CLAWSOCK_CONNECTION_REFUSED`, `CLAWSOCK_TLS`, `CLAWSOCK_HTTP_STATUS`, `CLAWSOCK_TIMEOUT`, `CLAWSOCK_CONNECTION`, …) and, for HTTP, `status`. */
+  /** An Error with `code` (`CLAWSOCK_DNS`, `CLAWSOCK_CONNECTION_REFUSED`, `CLAWSOCK_TLS`, `CLAWSOCK_HTTP_STATUS`, `CLAWSOCK_TIMEOUT`, `CLAWSOCK_PROXY`, `CLAWSOCK_CONNECTION`, …) and, for HTTP, `status`. */
   readonly error: (Error & { code?: string; status?: number }) | undefined
 }
 
@@ -372,7 +397,7 @@ export declare class GatewayError extends Error {
 
 export type GatewayState = 'connecting' | 'handshaking' | 'ready' | 'reconnecting' | 'paused' | 'closed'
 
-export interface GatewayClientOptions {
+export interface GatewayClientOptions extends NetworkOptions {
   /** Default `ws://127.0.0.1:18789`. A function is called before every attempt. */
   url?: PerAttempt<string | URL>
   /** The shared gateway token. A function is called before every attempt. */

@@ -159,6 +159,8 @@ export interface NativeConnectOptions {
   pongTimeout?: number
   /** ms */
   closeTimeout?: number
+  /** Happy Eyeballs, proxy and redirects. */
+  network?: NativeNetworkOptions
 }
 
 /**
@@ -220,6 +222,24 @@ export interface NativeGatewayOptions {
   rejectUnauthorized?: boolean
   /** SNI / verification name. */
   servername?: string
+  /** Happy Eyeballs, proxy and redirects. */
+  network?: NativeNetworkOptions
+}
+
+/** Happy Eyeballs, proxy and redirect options (checked by the JS layer). */
+export interface NativeNetworkOptions {
+  /** default true */
+  autoSelectFamily?: boolean
+  /** ms, default 250 */
+  autoSelectFamilyAttemptTimeout?: number
+  /** 0 | 4 | 6 */
+  family?: number
+  /** The proxy decision; absent: direct. */
+  proxy?: NativeProxyPlan
+  /** default false */
+  followRedirects?: boolean
+  /** default 10 */
+  maxRedirects?: number
 }
 
 /** Options of `probe()` (all optional). */
@@ -240,6 +260,39 @@ export interface NativeProbeOptions {
   rejectUnauthorized?: boolean
   /** SNI / verification name. */
   servername?: string
+  /** Happy Eyeballs, proxy (`--proxy`) and redirects. */
+  network?: NativeNetworkOptions
+}
+
+/**
+ * The proxy decision the JS layer made from the `proxy` option and the
+ * environment, read on the JS thread when the connection started.
+ */
+export interface NativeProxyPlan {
+  /** Proxy for `ws:` destinations. */
+  ws?: NativeProxyServer
+  /** Proxy for `wss:` destinations. */
+  wss?: NativeProxyServer
+  /** `NO_PROXY` entries. */
+  noProxy?: Array<string>
+  /** 'as-any' | 'direct' | 'proxy' | 'block' */
+  loopback?: string
+  /** PEM CAs for an `https://` proxy. */
+  ca?: Array<string>
+  /** 'option' | 'env' | 'openclaw' */
+  source?: string
+}
+
+/** One proxy server, parsed by the JS layer (`lib/network.js`). */
+export interface NativeProxyServer {
+  /** `https://` proxy. */
+  secure: boolean
+  /** Host name or IP address (no brackets). */
+  host: string
+  /** Port. */
+  port: number
+  /** The ready `Proxy-Authorization` value, from the URL's userinfo. */
+  authorization?: string
 }
 
 /**

@@ -72,7 +72,7 @@ test('an unknown key in reconnect, queue or tls throws, naming the closest key',
 test('ws and undici options clawsock cannot honour say what to use instead', async () => {
   const url = 'ws://127.0.0.1:9/'
   const cases = [
-    [{ agent: {} }, /WebSocket option 'agent' cannot be honoured: .*http\.Agent; proxies are not supported yet/],
+    [{ agent: {} }, /WebSocket option 'agent' cannot be honoured: .*http\.Agent; to go through a proxy pass proxy: 'http:\/\/host:port'/],
     [{ dispatcher: {} }, /'dispatcher' cannot be honoured: undici's dispatcher/],
     [{ perMessageDeflate: true }, /'perMessageDeflate' cannot be honoured: clawsock does not implement permessage-deflate/],
     [{ perMessageDeflate: { threshold: 1024 } }, /permessage-deflate/],

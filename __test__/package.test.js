@@ -147,5 +147,24 @@ ws.addEventListener('message', (ev) => {
     const status = await gw.cliJson(['gateway', 'call', 'botciv.status', '--json'])
     assert.equal(status.state, 'open')
     assert.ok(status.received.some((f) => f.echo === true && f.id === sent.id), 'the echo came back into the plugin')
+
+    // OpenClaw's managed egress proxy (proxy.proxyUrl, a real proxy.py on loopback) with
+    // loopbackMode 'proxy': the plugin's clawsock socket to bot_civ goes through it. The gateway
+    // sets OPENCLAW_PROXY_ACTIVE, HTTP_PROXY and OPENCLAW_PROXY_LOOPBACK_MODE for its plugins;
+    // clawsock reads them when the connection starts.
+    const { startProxy } = require('./harness/proxy.js')
+    const proxy = await startProxy({ logLevel: 'DEBUG' })
+    t.after(() => proxy.stop())
+    const botPort = new URL(bot.url).port
+    assert.doesNotMatch(proxy.log(), /Connecting to upstream/)
+    const withProxy = JSON.parse(fs.readFileSync(gw.configPath, 'utf8'))
+    withProxy.proxy = { proxyUrl: proxy.url, loopbackMode: 'proxy' }
+    fs.writeFileSync(gw.configPath, JSON.stringify(withProxy, null, 2))
+    await gw.restart()
+    await bot.waitFor('openclaw', { accepted: 2, open: 1 }, { timeout: 60 })
+    assert.match(proxy.log(), new RegExp(`Connecting to upstream 127\\.0\\.0\\.1:${botPort}\\b`), 'the plugin\'s socket went through the proxy')
+    const again = await gw.cliJson(['gateway', 'call', 'botciv.send', '--params', JSON.stringify({ text: 'through the proxy' }), '--json'])
+    const viaProxy = await bot.waitFor('openclaw', { messages: 2 }, { timeout: 30 })
+    assert.equal(viaProxy.messages[1].id, again.id)
   })
 })

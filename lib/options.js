@@ -21,6 +21,7 @@
 // clawsock cannot honour is a TypeError that says what to use instead.
 
 const { DeviceIdentity } = require('../native.js')
+const { NETWORK_KEYS, networkOptions } = require('./network.js')
 
 const DEFAULT_GATEWAY_URL = 'ws://127.0.0.1:18789'
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
@@ -46,11 +47,11 @@ const CONNECT_KEYS = ['protocols', 'headers', 'origin', 'handshakeTimeout', 'max
 const GATEWAY_STRINGS = ['token', 'password', 'bootstrapToken', 'deviceToken', 'clientName', 'mode', 'clientVersion',
   'deviceFamily', 'displayName', 'instanceId', 'role', 'locale', 'userAgent', 'tokenStorePath']
 const KNOWN = {
-  WebSocket: CONNECT_KEYS,
-  ReconnectingWebSocket: [...CONNECT_KEYS, 'reconnect', 'queue', 'isFinalHandshakeError'],
+  WebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS],
+  ReconnectingWebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS, 'reconnect', 'queue', 'isFinalHandshakeError'],
   GatewayClient: ['url', ...GATEWAY_STRINGS, 'isFinalHandshakeError', 'platform', 'scopes', 'caps', 'identity', 'requestTimeoutMs',
     'connectChallengeTimeoutMs', 'connectTimeoutMs', 'handshakeTimeout', 'maxPayload', 'reconnect',
-    'tls', 'ca', 'rejectUnauthorized', 'servername'],
+    'tls', 'ca', 'rejectUnauthorized', 'servername', ...NETWORK_KEYS],
 }
 const TLS_KEYS = ['ca', 'rejectUnauthorized', 'servername']
 const RECONNECT_KEYS = ['initialDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'stableAfter', 'finalCodes', 'flapThreshold', 'flapWindow']
@@ -60,7 +61,7 @@ const GATEWAY_ALIASES = { handshakeTimeoutMs: 'handshakeTimeout' }
 const DEPRECATED = { GatewayClient: GATEWAY_ALIASES }
 const GATEWAY_RECONNECT_ALIASES = { initialDelayMs: 'initialDelay', maxDelayMs: 'maxDelay' }
 
-const NO_PROXY = 'proxies are not supported yet'
+const USE_PROXY = "to go through a proxy pass proxy: 'http://host:port' (or proxy: 'env' for HTTPS_PROXY/HTTP_PROXY/NO_PROXY; README \"Proxies\")"
 const NO_CLIENT_CERT = 'client certificates (mutual TLS) are not supported yet'
 const RUSTLS_VERSIONS = 'rustls negotiates TLS 1.2 or 1.3 with its own safe cipher suites; they cannot be set'
 const SIZE_ONLY = 'clawsock limits inbound messages by size only: use maxPayload'
@@ -81,21 +82,18 @@ const TLS_CANNOT = {
 }
 const WS_CANNOT = {
   ...TLS_CANNOT,
-  agent: { why: `clawsock opens its own connections in Rust and cannot use an http.Agent; ${NO_PROXY}` },
-  dispatcher: { why: `undici's dispatcher (Agent, ProxyAgent) cannot be used: clawsock has its own socket stack; ${NO_PROXY}` },
+  agent: { why: `clawsock opens its own connections in Rust and cannot use an http.Agent; ${USE_PROXY}` },
+  dispatcher: { why: `undici's dispatcher (Agent, ProxyAgent) cannot be used: clawsock has its own socket stack; ${USE_PROXY}` },
   perMessageDeflate: { ok: false, why: 'clawsock does not implement permessage-deflate (compression) and never offers it; leave it out or pass false' },
   createConnection: { why: 'clawsock opens the TCP/TLS socket in Rust and cannot use a socket made in JS' },
   socketPath: { why: 'Unix domain sockets are not supported: connect over TCP with a ws:// or wss:// URL' },
   lookup: { why: 'DNS is resolved in Rust and cannot call a JS function: put an IP address in the URL (and tls.servername for wss://) to choose the address' },
-  family: { why: 'clawsock tries every address the host name resolves to: put an IPv4 or IPv6 address in the URL to choose one' },
   localAddress: { why: 'binding to a local address is not supported yet' },
   localPort: { why: 'binding to a local port is not supported yet' },
   skipUTF8Validation: { ok: false, why: 'clawsock always checks that text messages and close reasons are valid UTF-8 (RFC 6455 requires it); leave it out' },
   generateMask: { why: 'clawsock masks frames in Rust with fresh random keys and cannot call a JS mask function' },
   autoPong: { ok: true, why: 'clawsock always answers a ping with a pong (RFC 6455 requires it); leave it out or pass true' },
   allowSynchronousEvents: { ok: true, why: 'clawsock dispatches the messages that arrived together in one go (ws\'s default); leave it out or pass true' },
-  followRedirects: { ok: false, why: 'clawsock does not follow redirects: a 3xx answer fails the handshake with its status; connect to the final URL' },
-  maxRedirects: { why: 'clawsock does not follow redirects: connect to the final URL' },
   protocolVersion: { ok: 13, why: 'clawsock speaks WebSocket version 13 (RFC 6455) only; leave it out' },
   finishRequest: { why: 'clawsock builds the upgrade request in Rust: add request headers with `headers`' },
   auth: { why: 'send the credentials as a header instead: headers: { Authorization: \'Basic \' + base64(\'user:password\') }' },
@@ -436,6 +434,7 @@ function connectOptions(cls, o, protocols) {
     pongTimeout: r.ms('pongTimeout'),
     closeTimeout: r.ms('closeTimeout'),
     ...tlsOptions(r),
+    network: networkOptions(o, (name, message) => optionError(cls, name, message)),
   })
 }
 
@@ -522,6 +521,7 @@ function gatewayOptions(options) {
     n.reconnectOptions = prune({ ...n.reconnectOptions, askHandshake: isFinal ? true : undefined, askTarget: urlFn || tokenFn ? true : undefined })
   }
   Object.assign(n, tlsOptions(r))
+  n.network = networkOptions(values, (name, message) => optionError(cls, name, message))
   let identity = null
   if (values.identity !== undefined && values.identity !== null) {
     if (typeof values.identity === 'string') identity = DeviceIdentity.loadOrCreate(values.identity)

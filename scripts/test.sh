@@ -21,8 +21,11 @@ fi
 step "build the addon (release)"
 npx napi build --platform --release --no-js --dts native.d.ts
 
-step "test peers: Python (FastAPI/uvicorn) venvs"
+step "test peers: Python (FastAPI/uvicorn, proxy.py) venvs"
 bash scripts/setup-python.sh
+
+step "test peers: nftables and iproute2 (Happy Eyeballs tests)"
+bash scripts/setup-netfilter.sh
 
 if [ -f scripts/setup-openclaw.sh ]; then
   step "test peers: Node 24 and the OpenClaw gateway"

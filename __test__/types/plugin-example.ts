@@ -9,7 +9,16 @@ const options: WebSocketOptions = {
   tls: { ca: process.env.BOTCIV_CA, rejectUnauthorized: true },
   pingInterval: 20_000,
   pongTimeout: 5_000,
+  autoSelectFamily: true,
+  autoSelectFamilyAttemptTimeout: 250,
+  family: 0,
+  proxy: process.env.BOTCIV_PROXY ?? 'env',
+  followRedirects: true,
+  maxRedirects: 5,
 }
+
+const viaPrivateProxy: WebSocketOptions = { proxy: { url: new URL('https://proxy.invalid:8443'), ca: [Buffer.from('')] } }
+void viaPrivateProxy
 
 export function relay(url: string, onChat: (text: string) => void): WebSocket {
   const ws = new WebSocket(url, [], options)

@@ -89,4 +89,21 @@ function parseWsUrl(text, what = 'URL') {
   return u.href
 }
 
-module.exports = { UsageError, parseArgs, parseHeader, parseWsUrl }
+/**
+ * `--proxy <url|env|off>` as the `proxy` option (undefined when absent);
+ * a bad URL is a UsageError that never shows the URL's credentials.
+ */
+function parseProxyArg(value) {
+  if (value === undefined) return undefined
+  const proxy = value === 'off' ? false : value
+  const { networkOptions } = require('../network.js')
+  try {
+    networkOptions({ proxy }, (name, message) => new UsageError(`--proxy ${message}`))
+  } catch (err) {
+    if (err instanceof UsageError) throw err
+    throw new UsageError(err.message.replace(/^clawsock: option 'proxy'/, '--proxy').replace(/^clawsock: /, '--proxy: '))
+  }
+  return proxy
+}
+
+module.exports = { parseProxyArg, UsageError, parseArgs, parseHeader, parseWsUrl }

@@ -5,8 +5,9 @@
 // even be opened, a plain probe of the same URL says at which step and why.
 
 const fs = require('node:fs')
-const { parseArgs, parseWsUrl, UsageError } = require('./args.js')
+const { parseArgs, parseWsUrl, parseProxyArg, UsageError } = require('./args.js')
 const { EXIT, fmtMs, Output, native } = require('./output.js')
+const { networkOptions } = require('../network.js')
 
 const CLIENT_SPEC = {
   token: 'string',
@@ -19,6 +20,7 @@ const CLIENT_SPEC = {
   ca: 'list',
   insecure: 'bool',
   servername: 'string',
+  proxy: 'string',
   json: 'bool',
   help: 'bool',
 }
@@ -33,6 +35,8 @@ const CLIENT_OPTIONS_HELP = `  --token <T>            the gateway token (default
   --ca <file>            trust this PEM CA (repeatable)
   --insecure             do not verify the server certificate (diagnostics only)
   --servername <name>    TLS server name (SNI)
+  --proxy <url|env|off>  connect through this http:// or https:// proxy (credentials never printed);
+                         'env': HTTPS_PROXY/HTTP_PROXY/NO_PROXY; 'off': direct (default: README "Proxies")
   --json                 print one JSON object instead of text
 Tokens and passwords are never printed.`
 
@@ -80,6 +84,7 @@ function clientOptions(url, o, env = process.env) {
     handshakeTimeout: timeout,
     requestTimeoutMs: timeout,
     tls: Object.keys(tls).length ? tls : undefined,
+    proxy: parseProxyArg(o.proxy),
   }
   for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k]
   return { opts, secrets: [token, password].filter(Boolean), timeout, tls }
@@ -114,12 +119,12 @@ async function connectOnce(url, opts, timeout, tls) {
     const hello = await client.ready()
     return { client, hello, ms: performance.now() - started }
   } catch (err) {
-    return { client, failure: await describeConnectFailure(url, err, seen, timeout, tls) }
+    return { client, failure: await describeConnectFailure(url, err, seen, timeout, tls, opts.proxy) }
   }
 }
 
 /** Turns a failed connect into { exitCode, class, code, detailCode, message, nextStep, … }. */
-async function describeConnectFailure(url, err, seen, timeout, tls) {
+async function describeConnectFailure(url, err, seen, timeout, tls, proxy) {
   if (err && err.code === 'CONNECT_PAUSED') {
     const d = err.details || {}
     return {
@@ -141,6 +146,7 @@ async function describeConnectFailure(url, err, seen, timeout, tls) {
       ca: tls && tls.ca,
       rejectUnauthorized: !(tls && tls.rejectUnauthorized === false),
       servername: tls && tls.servername,
+      network: networkOptions({ proxy }, (name, message) => new UsageError(`--${name} ${message}`)),
     }))
     const f = report.failure
     return {

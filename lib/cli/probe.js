@@ -3,8 +3,9 @@
 // work from this machine, and if not, at which step does it fail and why?
 
 const fs = require('node:fs')
-const { parseArgs, parseHeader, parseWsUrl, UsageError } = require('./args.js')
+const { parseArgs, parseHeader, parseWsUrl, parseProxyArg, UsageError } = require('./args.js')
 const { EXIT, fmtMs, certFacts, Output, native } = require('./output.js')
+const { networkOptions } = require('../network.js')
 
 const SPEC = {
   header: 'list',
@@ -15,6 +16,9 @@ const SPEC = {
   ca: 'list',
   insecure: 'bool',
   servername: 'string',
+  proxy: 'string',
+  'follow-redirects': 'bool',
+  'max-redirects': 'string',
   json: 'bool',
   help: 'bool',
 }
@@ -38,9 +42,20 @@ Options:
   --ca <file>             trust this PEM CA instead of the default roots (repeatable)
   --insecure              do not verify the server certificate (diagnostics only)
   --servername <name>     TLS server name (SNI) to send and verify
+  --proxy <url|env|off>   connect through this http:// or https:// proxy (HTTP CONNECT;
+                          credentials as http://user:password@host:port, never printed);
+                          'env': HTTPS_PROXY/HTTP_PROXY/ALL_PROXY and NO_PROXY; 'off': direct.
+                          Default: the environment rules of the library (README "Proxies")
+  --follow-redirects      follow 301/302/303/307/308 answers to the upgrade (each hop reported)
+  --max-redirects <n>     the most redirects to follow (default 10)
   --json                  print one JSON object instead of text`
 
-const STEP_LABEL = { dns: 'DNS', tcp: 'TCP', tls: 'TLS', upgrade: 'upgrade' }
+const STEP_LABEL = { dns: 'DNS', tcp: 'TCP', proxy: 'proxy', redirect: 'redirect', tls: 'TLS', upgrade: 'upgrade' }
+
+function attemptsLine(s) {
+  if (!s.attempts || s.attempts.length < 2) return []
+  return [`           addresses: ${s.attempts.map((a) => `${a.address} ${a.outcome}`).join('; ')}`]
+}
 
 function pad(s, n) {
   return String(s).padEnd(n)
@@ -51,10 +66,16 @@ function stepLines(s) {
   const lines = []
   switch (s.step) {
     case 'dns':
-      lines.push(`${head} ${!s.ok ? s.error || '' : s.addresses.length === 1 && s.addresses[0] === s.host ? `${s.host} (an IP address: no lookup)` : `${s.host} → ${s.addresses.join(', ')}`}`)
+      lines.push(`${head} ${!s.ok ? s.error || '' : s.proxy ? `the proxy ${s.proxy} → ${s.addresses.join(', ')}` : s.addresses.length === 1 && s.addresses[0] === s.host ? `${s.host} (an IP address: no lookup)` : `${s.host} → ${s.addresses.join(', ')}`}`)
       break
     case 'tcp':
-      lines.push(`${head} ${s.ok ? `connected to ${s.peer}` : s.error || ''}`)
+      lines.push(`${head} ${s.ok ? `connected to ${s.peer}` : s.error || ''}`, ...attemptsLine(s))
+      break
+    case 'proxy':
+      lines.push(`${head} ${s.ok ? `tunnel open through ${s.proxy} (from ${s.source === 'openclaw' ? "OpenClaw's managed proxy" : s.source === 'env' ? 'the environment' : '--proxy'})` : s.error || ''}`)
+      break
+    case 'redirect':
+      lines.push(`${head} hop ${s.hop}: HTTP ${s.status} → ${s.location}`)
       break
     case 'tls': {
       lines.push(`${head} ${s.ok ? `${s.version || '?'}, ${s.cipher || '?'}${s.verified ? ', certificate verified' : ', certificate NOT verified (--insecure)'}` : s.error || ''}`)
@@ -103,8 +124,13 @@ function closeLines(c) {
 /** Turns the native report into the --json object (certificates parsed). */
 function toJson(report) {
   const steps = {}
+  const redirects = []
   for (const s of report.steps) {
     const { step, certificates, ...rest } = s
+    if (step === 'redirect') {
+      redirects.push(rest)
+      continue
+    }
     if (certificates) {
       const chain = certificates.map(certFacts)
       rest.certificate = chain[0] || null
@@ -119,6 +145,7 @@ function toJson(report) {
     exitCode: report.exitCode,
     class: report.class,
     steps,
+    redirects,
     messages: report.messages,
     close: report.close,
     failure: report.failure,
@@ -143,6 +170,14 @@ async function probeCommand(argv, io) {
     }
   })
   const secrets = headers.filter(([n]) => native.isSecretHeader(n)).map(([, v]) => v)
+  const netOpts = { followRedirects: Boolean(options['follow-redirects']) }
+  if (options['max-redirects'] !== undefined) {
+    const n = Number(options['max-redirects'])
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--max-redirects must be a whole number >= 0, got ${JSON.stringify(options['max-redirects'])}`)
+    netOpts.maxRedirects = n
+  }
+  netOpts.proxy = parseProxyArg(options.proxy)
+  const network = networkOptions(netOpts, (name, message) => new UsageError(`--${name} ${message}`))
   const out = new Output({ json: options.json, stdout: io.stdout, stderr: io.stderr, secrets })
 
   out.line(`probe ${native.redactUrl(url)}`)
@@ -174,6 +209,7 @@ async function probeCommand(argv, io) {
     ca: ca.length ? ca : undefined,
     rejectUnauthorized: !options.insecure,
     servername: options.servername,
+    network,
   }, onEvent)
   done = true
   const report = JSON.parse(text)

@@ -11,7 +11,7 @@
 // It runs until --duration ms have passed (exit 0), or until the client
 // stops for good (exit 8 for a final close, 9 for a paused gateway connect).
 
-const { parseArgs, parseHeader, parseWsUrl, UsageError } = require('./args.js')
+const { parseArgs, parseHeader, parseWsUrl, parseProxyArg, UsageError } = require('./args.js')
 const { EXIT, fmtMs, Output, native } = require('./output.js')
 const { CLIENT_SPEC, CLIENT_OPTIONS_HELP, clientOptions, helloSummary } = require('./gateway.js')
 
@@ -55,6 +55,7 @@ async function watchCommand(argv, io) {
   let secrets = []
   const headers = (options.header || []).map(parseHeader)
   secrets = headers.filter(([n]) => native.isSecretHeader(n)).map(([, v]) => v)
+  const proxy = parseProxyArg(options.proxy)
   let gw = null
   if (options.gateway) {
     gw = clientOptions(url, options, io.env)
@@ -86,7 +87,7 @@ async function watchCommand(argv, io) {
 
     if (!options.gateway) {
       const { ReconnectingWebSocket } = require('../reconnecting.js')
-      const ws = new ReconnectingWebSocket(url, options.protocol, { headers: Object.fromEntries(headers) })
+      const ws = new ReconnectingWebSocket(url, options.protocol, { headers: Object.fromEntries(headers), ...(proxy === undefined ? {} : { proxy }) })
       stop = () => ws.close()
       ws.addEventListener('open', () => log('open', { protocol: ws.protocol }, `open${ws.protocol ? ` (subprotocol ${ws.protocol})` : ''}`))
       ws.addEventListener('message', (e) => log('message', { data: typeof e.data === 'string' ? e.data : null }, `message: ${preview(e.data)}`))

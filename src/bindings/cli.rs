@@ -8,7 +8,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use serde_json::{Value, json};
 
-use super::options::{header_pairs, ms, tls_options};
+use super::options::{NativeNetworkOptions, header_pairs, ms, tls_options};
 use crate::cli::{self, ExitClass, probe::ProbeOptions};
 use crate::runtime;
 
@@ -47,6 +47,8 @@ pub struct NativeProbeOptions {
     pub reject_unauthorized: Option<bool>,
     /// SNI / verification name.
     pub servername: Option<String>,
+    /// Happy Eyeballs, proxy (`--proxy`) and redirects.
+    pub network: Option<NativeNetworkOptions>,
 }
 
 impl NativeProbeOptions {
@@ -62,6 +64,9 @@ impl NativeProbeOptions {
         o.send = self.send;
         o.listen = self.listen.map(ms).unwrap_or_default();
         o.tls = tls_options(self.ca, self.reject_unauthorized, self.servername);
+        if let Some(n) = self.network {
+            (o.family, o.proxy, o.follow_redirects, o.max_redirects) = n.into_core();
+        }
         o
     }
 }

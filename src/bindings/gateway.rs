@@ -74,6 +74,8 @@ pub struct NativeGatewayOptions {
     pub reject_unauthorized: Option<bool>,
     /// SNI / verification name.
     pub servername: Option<String>,
+    /// Happy Eyeballs, proxy and redirects.
+    pub network: Option<super::options::NativeNetworkOptions>,
 }
 
 fn set<T>(slot: &mut T, v: Option<T>) {
@@ -129,6 +131,9 @@ impl NativeGatewayOptions {
             o.transport.max_payload = payload_bytes(m);
         }
         o.transport.tls = tls_options(self.ca, self.reject_unauthorized, self.servername);
+        if let Some(n) = self.network {
+            n.apply(&mut o.transport);
+        }
         if let Some(r) = &self.reconnect_options {
             r.apply(&mut o.supervisor)?;
         }

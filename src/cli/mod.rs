@@ -236,7 +236,9 @@ impl ExitClass {
         match kind {
             ConnectErrorKind::InvalidUrl => ExitClass::Usage,
             ConnectErrorKind::Dns => ExitClass::Dns,
-            ConnectErrorKind::ConnectionRefused | ConnectErrorKind::Tcp => ExitClass::Tcp,
+            ConnectErrorKind::ConnectionRefused
+            | ConnectErrorKind::Tcp
+            | ConnectErrorKind::Proxy => ExitClass::Tcp,
             ConnectErrorKind::Tls => ExitClass::Tls,
             ConnectErrorKind::HttpStatus | ConnectErrorKind::Handshake => ExitClass::HttpStatus,
             ConnectErrorKind::Timeout => ExitClass::Timeout,

@@ -29,6 +29,8 @@ use tokio::time::Instant as TokioInstant;
 
 use super::{ExitClass, close_next_step, explain_close_code, redact_url};
 use crate::transport::dial::{DialFailure, DialStep, dial};
+use crate::transport::happy_eyeballs::{Attempt, FamilyOptions};
+use crate::transport::proxy::ProxyPlan;
 use crate::transport::stream::Stream;
 use crate::transport::{
     CloseInfo, ConnectErrorKind as Kind, ConnectInfo, ConnectOptions, InboundEvent, Inbox,
@@ -50,6 +52,14 @@ pub struct ProbeOptions {
     pub listen: Duration,
     /// TLS settings.
     pub tls: TlsOptions,
+    /// Happy Eyeballs and address family.
+    pub family: FamilyOptions,
+    /// The proxy decision (`--proxy`, or the environment).
+    pub proxy: ProxyPlan,
+    /// Follow redirects (`--follow-redirects`).
+    pub follow_redirects: bool,
+    /// The most redirects followed.
+    pub max_redirects: u32,
 }
 
 impl Default for ProbeOptions {
@@ -64,6 +74,10 @@ impl Default for ProbeOptions {
                 reject_unauthorized: true,
                 ..TlsOptions::default()
             },
+            family: FamilyOptions::default(),
+            proxy: ProxyPlan::default(),
+            follow_redirects: false,
+            max_redirects: 10,
         }
     }
 }
@@ -179,6 +193,10 @@ async fn steps(url: &str, opts: &ProbeOptions, run: &mut Run) -> Result<Outcome,
         headers: opts.headers.clone(),
         handshake_timeout: opts.timeout,
         tls: opts.tls.clone(),
+        family: opts.family.clone(),
+        proxy: opts.proxy.clone(),
+        follow_redirects: opts.follow_redirects,
+        max_redirects: opts.max_redirects,
         ..ConnectOptions::default()
     };
     let deadline = TokioInstant::now() + opts.timeout;
@@ -195,10 +213,17 @@ async fn steps(url: &str, opts: &ProbeOptions, run: &mut Run) -> Result<Outcome,
             DialStep::Dns => {
                 let shown: Vec<String> =
                     info.addresses.iter().map(|a| a.ip().to_string()).collect();
-                json!({"step": "dns", "ok": true, "ms": ms(info.dns), "host": info.host, "addresses": shown})
+                json!({"step": "dns", "ok": true, "ms": ms(info.dns), "host": info.host, "addresses": shown, "proxy": info.proxy})
             }
             DialStep::Tcp => {
-                json!({"step": "tcp", "ok": true, "ms": ms(info.tcp), "peer": info.peer.map(|p| p.to_string())})
+                json!({"step": "tcp", "ok": true, "ms": ms(info.tcp), "peer": info.peer.map(|p| p.to_string()), "attempts": attempts_json(&info.attempts)})
+            }
+            DialStep::Proxy => json!({
+                "step": "proxy", "ok": true, "ms": ms(info.tunnel), "proxy": info.proxy, "source": info.proxy_source,
+            }),
+            DialStep::Redirect => {
+                let (status, to) = info.redirects.last().cloned().unwrap_or_default();
+                json!({"step": "redirect", "ok": true, "hop": info.redirects.len(), "status": status, "location": redact_url(&to)})
             }
             DialStep::Tls => {
                 let certs: Vec<String> = tls
@@ -249,11 +274,15 @@ async fn steps(url: &str, opts: &ProbeOptions, run: &mut Run) -> Result<Outcome,
             json!({"step": "dns", "ok": false, "ms": ms(info.dns), "host": info.host, "error": message}),
         ),
         DialStep::Tcp if timed_out => Some(
-            json!({"step": "tcp", "ok": false, "ms": ms(info.tcp), "tried": info.tried.map(|a| a.to_string())}),
+            json!({"step": "tcp", "ok": false, "ms": ms(info.tcp), "tried": info.tried.map(|a| a.to_string()), "attempts": attempts_json(&info.attempts), "error": message}),
         ),
-        DialStep::Tcp => {
-            Some(json!({"step": "tcp", "ok": false, "ms": ms(info.tcp), "error": message}))
-        }
+        DialStep::Tcp => Some(
+            json!({"step": "tcp", "ok": false, "ms": ms(info.tcp), "attempts": attempts_json(&info.attempts), "error": message}),
+        ),
+        DialStep::Proxy | DialStep::Redirect => Some(json!({
+            "step": step.as_str(), "ok": false, "ms": ms(info.tunnel), "proxy": info.proxy,
+            "source": info.proxy_source, "status": error.status, "error": message,
+        })),
         DialStep::Tls => {
             let name = server_name(&info);
             let mut certs = Vec::new();
@@ -281,6 +310,14 @@ async fn steps(url: &str, opts: &ProbeOptions, run: &mut Run) -> Result<Outcome,
     f.status = error.status;
     f.body = error.body;
     Err(f)
+}
+
+/// The TCP step's addresses and what happened to each.
+fn attempts_json(attempts: &[Attempt]) -> Value {
+    attempts
+        .iter()
+        .map(|a| json!({"address": a.addr.to_string(), "outcome": a.outcome.to_string()}))
+        .collect()
 }
 
 async fn exchange(stream: Stream, opts: &ProbeOptions, run: &mut Run) -> Outcome {

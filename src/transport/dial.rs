@@ -1,25 +1,36 @@
-//! Dialing: DNS, TCP, TLS and the HTTP upgrade, one error per step.
+//! Dialing: DNS, TCP, the proxy tunnel, TLS and the HTTP upgrade, one
+//! error per step, and redirects when asked.
 //!
 //! [`connect`] is what connections use. [`dial`] is the same dial step by
 //! step, for diagnostics (`clawsock probe`): it tells an observer as each
 //! step succeeds, and a failure names its step and keeps what the steps
 //! before it learned.
+//!
+//! Per hop: the proxy rules pick a route ([`super::proxy`]); DNS resolves
+//! the destination, or the proxy when there is one; the TCP connect races
+//! the addresses ([`super::happy_eyeballs`]); through a proxy, TLS to an
+//! `https://` proxy and a CONNECT tunnel follow ([`super::tunnel`]); then
+//! TLS to a `wss://` destination and the upgrade. A redirect answer starts
+//! the next hop ([`super::redirect`]). One `handshakeTimeout` covers all.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant as TokioInstant;
-use tokio_tungstenite::tungstenite::Error as WsError;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::handshake::client::Request;
-use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue, Uri};
+use tokio_rustls::client::TlsStream;
+use tokio_tungstenite::tungstenite::http::Uri;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::error::{ConnectError, ConnectErrorKind as Kind};
+use super::happy_eyeballs::{self, Attempt};
 use super::options::ConnectOptions;
+use super::proxy::Route;
+use super::redirect;
 use super::stream::Stream;
 use super::tls;
+use super::tunnel::{self, Link};
+use super::upgrade::{io_error, upgrade_error, upgrade_request};
 
 /// What a dial learned, step by step.
 #[derive(Clone, Debug, Default)]
@@ -33,6 +44,16 @@ pub struct ConnectInfo {
     /// The address TCP connect tried last (the one that answered, failed
     /// or ran out of time).
     pub tried: Option<SocketAddr>,
+    /// Every address of the TCP step and what happened to it.
+    pub attempts: Vec<Attempt>,
+    /// The proxy this hop goes through (shown without credentials).
+    pub proxy: Option<String>,
+    /// Where the proxy settings came from (`option`, `env`, `openclaw`).
+    pub proxy_source: &'static str,
+    /// Time spent on TLS to the proxy and the CONNECT tunnel.
+    pub tunnel: Duration,
+    /// Redirects followed: (status, the URL it led to).
+    pub redirects: Vec<(u16, String)>,
     /// Time spent resolving the host.
     pub dns: Duration,
     /// Time spent in TCP connect.
@@ -66,6 +87,10 @@ pub enum DialStep {
     Dns,
     /// The TCP connect.
     Tcp,
+    /// TLS to an `https://` proxy and the CONNECT tunnel.
+    Proxy,
+    /// A redirect was followed (told once per hop).
+    Redirect,
     /// The TLS handshake (`wss://` only).
     Tls,
     /// The HTTP upgrade.
@@ -73,12 +98,15 @@ pub enum DialStep {
 }
 
 impl DialStep {
-    /// A stable machine name: `url`, `dns`, `tcp`, `tls`, `upgrade`.
+    /// A stable machine name: `url`, `dns`, `tcp`, `proxy`, `redirect`,
+    /// `tls`, `upgrade`.
     pub fn as_str(self) -> &'static str {
         match self {
             DialStep::Url => "url",
             DialStep::Dns => "dns",
             DialStep::Tcp => "tcp",
+            DialStep::Proxy => "proxy",
+            DialStep::Redirect => "redirect",
             DialStep::Tls => "tls",
             DialStep::Upgrade => "upgrade",
         }
@@ -138,85 +166,6 @@ fn target(url: &str) -> Result<Target, ConnectError> {
     Ok(Target { secure, host, port })
 }
 
-fn io_kind(e: &std::io::Error) -> Kind {
-    match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => Kind::ConnectionRefused,
-        _ => Kind::Tcp,
-    }
-}
-
-fn tcp_error(e: std::io::Error, addrs: &[SocketAddr], host: &str, port: u16) -> ConnectError {
-    let kind = io_kind(&e);
-    let tried: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
-    let message = if kind == Kind::ConnectionRefused {
-        format!(
-            "connection refused by {host}:{port} ({}): nothing is listening there; is the server running?",
-            tried.join(", ")
-        )
-    } else {
-        format!("TCP connection to {host}:{port} failed: {e}")
-    };
-    ConnectError::new(kind, message)
-}
-
-fn upgrade_error(e: WsError) -> ConnectError {
-    match e {
-        WsError::Http(resp) => {
-            let status = resp.status();
-            let body = resp.body().as_ref().map(|b| {
-                let cut = &b[..b.len().min(200)];
-                String::from_utf8_lossy(cut).into_owned()
-            });
-            let mut message = format!(
-                "unexpected HTTP {} {} in answer to the WebSocket upgrade",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or("")
-            );
-            if let Some(b) = body.as_deref().filter(|b| !b.trim().is_empty()) {
-                message.push_str(&format!(": {}", b.trim()));
-            }
-            let mut err = ConnectError::new(Kind::HttpStatus, message);
-            err.status = Some(status.as_u16());
-            err.body = body;
-            err.retry_after = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| super::error::parse_retry_after(v, std::time::SystemTime::now()));
-            err
-        }
-        WsError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => ConnectError::new(
-            Kind::Handshake,
-            format!("the server's answer is not a valid WebSocket handshake: {io}"),
-        ),
-        WsError::Io(io) => io_error(io, "during the HTTP upgrade"),
-        WsError::Tls(t) => ConnectError::new(Kind::Tls, format!("TLS failed: {t}")),
-        other => ConnectError::new(
-            Kind::Handshake,
-            format!("the server's answer is not a valid WebSocket handshake: {other}"),
-        ),
-    }
-}
-
-fn io_error(io: std::io::Error, during: &str) -> ConnectError {
-    if let Some(tls_err) = io
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    {
-        let mut err = ConnectError::new(Kind::Tls, tls::explain_tls_error(tls_err));
-        err.certificate_rejected = matches!(tls_err, rustls::Error::InvalidCertificate(_));
-        return err;
-    }
-    let what = match io.kind() {
-        std::io::ErrorKind::UnexpectedEof => {
-            "the server closed the connection without answering".to_string()
-        }
-        std::io::ErrorKind::ConnectionReset => "the server reset the connection".to_string(),
-        _ => io.to_string(),
-    };
-    ConnectError::new(Kind::Tcp, format!("{what} {during}"))
-}
-
 /// Dials `url` and performs the WebSocket upgrade, within
 /// `opts.handshake_timeout`.
 pub async fn connect(
@@ -231,13 +180,17 @@ pub async fn connect(
         if f.error.kind != Kind::Timeout {
             return f.error;
         }
-        ConnectError::new(
-            Kind::Timeout,
-            format!(
-                "handshake timeout: no WebSocket upgrade from {url} within {} ms (handshakeTimeout)",
-                opts.handshake_timeout.as_millis()
-            ),
-        )
+        let mut message = format!(
+            "handshake timeout: no WebSocket upgrade from {url} within {} ms (handshakeTimeout)",
+            opts.handshake_timeout.as_millis()
+        );
+        if f.step == DialStep::Tcp {
+            message.push_str(&format!(
+                "; TCP: {}",
+                happy_eyeballs::describe(&f.info.attempts)
+            ));
+        }
+        ConnectError::new(Kind::Timeout, message)
     });
     // Logs carry no URL (it may hold a token in its query) and no header values.
     match &result {
@@ -316,107 +269,183 @@ async fn dial_steps(
     p: &mut Progress,
     observe: &mut DialObserver<'_>,
 ) -> Result<Stream, ConnectError> {
+    let mut url = url.to_string();
+    let mut headers = opts.headers.clone();
+    let original_host = redirect::host_key(&url);
+    loop {
+        let error = match hop(&url, &headers, opts, p, observe).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => e,
+        };
+        let (Some(status), Some(location)) = (error.status, error.location.as_deref()) else {
+            return Err(error);
+        };
+        if !opts.follow_redirects {
+            return Err(error);
+        }
+        if p.info.redirects.len() >= opts.max_redirects as usize {
+            let mut e = ConnectError::new(
+                Kind::HttpStatus,
+                format!(
+                    "too many redirects: HTTP {status} after {} redirects already followed (maxRedirects: {})",
+                    p.info.redirects.len(),
+                    opts.max_redirects
+                ),
+            );
+            e.status = Some(status);
+            return Err(e);
+        }
+        let next = redirect::resolve(&url, location).map_err(|mut e| {
+            e.status = Some(status);
+            e
+        })?;
+        if redirect::host_key(&next) != original_host {
+            redirect::strip_credentials(&mut headers);
+        }
+        tracing::debug!(
+            status,
+            hop = p.info.redirects.len() + 1,
+            "transport: following a redirect (URL not logged)"
+        );
+        p.info.redirects.push((status, next.clone()));
+        p.step = DialStep::Redirect;
+        observe(p.step, &p.info, None);
+        url = next;
+    }
+}
+
+/// One hop: from the URL to an upgraded stream, or an error (a redirect
+/// answer is an error that carries its `Location`).
+async fn hop(
+    url: &str,
+    headers: &[(String, String)],
+    opts: &ConnectOptions,
+    p: &mut Progress,
+    observe: &mut DialObserver<'_>,
+) -> Result<Stream, ConnectError> {
+    p.step = DialStep::Url;
     let t = target(url)?;
     p.info.host = t.host.clone();
+    let route = opts.proxy.route(t.secure, &t.host, t.port);
+    let proxy = match route {
+        Route::Blocked(why) => {
+            p.step = DialStep::Proxy;
+            return Err(ConnectError::new(Kind::Proxy, why));
+        }
+        Route::Direct => None,
+        Route::Proxy(proxy) => Some(proxy),
+    };
+    p.info.proxy = proxy.map(|x| x.to_string());
+    p.info.proxy_source = opts.proxy.source.as_str();
+    let (dial_host, dial_port) = match proxy {
+        Some(x) => (x.host.as_str(), x.port),
+        None => (t.host.as_str(), t.port),
+    };
 
     p.step = DialStep::Dns;
     let started = Instant::now();
     let looked_up = p
         .within(
             "the DNS lookup",
-            tokio::net::lookup_host((t.host.as_str(), t.port)),
+            tokio::net::lookup_host((dial_host, dial_port)),
         )
         .await;
     p.info.dns = started.elapsed();
+    let of_proxy = if proxy.is_some() { "the proxy " } else { "" };
     let addrs: Vec<SocketAddr> = looked_up?
         .map_err(|e| {
-            ConnectError::new(Kind::Dns, format!("DNS lookup failed for {}: {e}", t.host))
+            ConnectError::new(
+                Kind::Dns,
+                format!("DNS lookup failed for {of_proxy}{dial_host}: {e}"),
+            )
         })?
         .collect();
     if addrs.is_empty() {
         return Err(ConnectError::new(
             Kind::Dns,
-            format!("DNS lookup for {} returned no address", t.host),
+            format!("DNS lookup for {of_proxy}{dial_host} returned no address"),
         ));
     }
+    let ordered = happy_eyeballs::order(&addrs, opts.family.family);
     p.info.addresses = addrs.clone();
-    tracing::debug!(host = %t.host, port = t.port, addresses = ?addrs, "transport: dns resolved");
+    tracing::debug!(host = %dial_host, port = dial_port, addresses = ?addrs, "transport: dns resolved");
+    if ordered.is_empty() {
+        return Err(ConnectError::new(
+            Kind::Dns,
+            format!(
+                "{of_proxy}{dial_host} has no IPv{} address (family: {}); it resolved to {}",
+                opts.family.family,
+                opts.family.family,
+                addrs
+                    .iter()
+                    .map(|a| a.ip().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
     observe(p.step, &p.info, None);
 
     p.step = DialStep::Tcp;
     let started = Instant::now();
-    let mut last: Option<std::io::Error> = None;
-    let mut connected = None;
-    for addr in &addrs {
-        p.info.tried = Some(*addr);
-        let what = format!("the TCP connect to {addr}");
-        let attempt = p.within(&what, TcpStream::connect(addr)).await;
-        p.info.tcp = started.elapsed();
-        match attempt? {
-            Ok(s) => {
-                connected = Some(s);
-                break;
-            }
-            Err(e) => last = Some(e),
+    let raced = happy_eyeballs::connect_any(&ordered, &opts.family, p.deadline).await;
+    p.info.tcp = started.elapsed();
+    let tcp = match raced {
+        Ok((tcp, attempts)) => {
+            p.info.attempts = attempts;
+            tcp
         }
-    }
-    let Some(tcp) = connected else {
-        let e = last.expect("at least one address was tried");
-        return Err(tcp_error(e, &addrs, &t.host, t.port));
+        Err(f) => {
+            p.info.tried = f.last_tried();
+            let what = match proxy {
+                Some(_) => format!("the proxy {dial_host}:{dial_port}"),
+                None => format!("{dial_host}:{dial_port}"),
+            };
+            let err = f.to_error(&what, proxy.is_some(), p.limit);
+            p.info.attempts = f.attempts;
+            return Err(err);
+        }
     };
     let _ = tcp.set_nodelay(true);
     p.info.peer = tcp.peer_addr().ok();
+    p.info.tried = p.info.peer;
     tracing::debug!(peer = ?p.info.peer, "transport: tcp connected");
     observe(p.step, &p.info, None);
 
-    let mut stream = if t.secure {
-        p.step = DialStep::Tls;
-        let started = Instant::now();
-        let config =
-            tls::client_config(&opts.tls).map_err(|why| ConnectError::new(Kind::Tls, why))?;
-        let name = opts
-            .tls
-            .servername
-            .clone()
-            .unwrap_or_else(|| t.host.clone());
-        let server_name = rustls::pki_types::ServerName::try_from(name.clone()).map_err(|_| {
-            ConnectError::new(
-                Kind::Tls,
-                format!("{name:?} is not a valid TLS server name (tls.servername)"),
-            )
-        })?;
-        let connector = tokio_rustls::TlsConnector::from(config);
-        let handshake = p
-            .within("the TLS handshake", connector.connect(server_name, tcp))
-            .await;
-        p.info.tls = started.elapsed();
-        let tls_stream = handshake?.map_err(|e| {
-            p.tls_error = e
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                .cloned();
-            io_error(e, "during the TLS handshake")
-        })?;
-        let (_, conn) = tls_stream.get_ref();
-        p.info.tls_version = conn.protocol_version().map(|v| format!("{v:?}"));
-        p.info.tls_cipher = conn
-            .negotiated_cipher_suite()
-            .map(|c| format!("{:?}", c.suite()));
-        p.info.tls_alpn = conn
-            .alpn_protocol()
-            .map(|a| String::from_utf8_lossy(a).into_owned());
-        tracing::debug!(version = ?p.info.tls_version, cipher = ?p.info.tls_cipher, "transport: tls established");
-        observe(p.step, &p.info, Some(conn));
-        Stream::tls(tls_stream)
-    } else {
-        Stream::plain(tcp)
+    let link = match proxy {
+        None => Link::Tcp(tcp),
+        Some(proxy) => {
+            p.step = DialStep::Proxy;
+            let started = Instant::now();
+            let what = format!("the tunnel through the proxy {proxy}");
+            let tunnelled = p
+                .within(&what, async {
+                    let mut link = tunnel::proxy_tls(tcp, proxy, &opts.proxy.ca).await?;
+                    tunnel::connect_tunnel(&mut link, proxy, &t.host, t.port).await?;
+                    Ok::<_, ConnectError>(link)
+                })
+                .await;
+            p.info.tunnel = started.elapsed();
+            let link = tunnelled??;
+            observe(p.step, &p.info, None);
+            link
+        }
+    };
+
+    let mut stream = match (t.secure, link) {
+        (false, Link::Tcp(tcp)) => Stream::plain(tcp),
+        (false, Link::Tls(to_proxy)) => Stream::tunnel(*to_proxy),
+        (true, Link::Tcp(tcp)) => Stream::tls(server_tls(tcp, &t, opts, p, observe).await?),
+        (true, Link::Tls(to_proxy)) => {
+            Stream::tunnel(server_tls(*to_proxy, &t, opts, p, observe).await?)
+        }
     };
 
     p.step = DialStep::Upgrade;
     let started = Instant::now();
-    let request = upgrade_request(url, opts)?;
+    let request = upgrade_request(url, headers, &opts.protocols)?;
     tracing::trace!(
-        headers = ?opts.headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        headers = ?headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
         protocols = ?opts.protocols,
         "transport: sending the upgrade request (header values not logged)"
     );
@@ -460,37 +489,52 @@ async fn dial_steps(
     Ok(stream)
 }
 
-/// The upgrade request: `url` with the caller's headers and subprotocols.
-fn upgrade_request(url: &str, opts: &ConnectOptions) -> Result<Request, ConnectError> {
-    let mut request = url.into_client_request().map_err(|e| {
+/// The TLS handshake with the server (`wss://`), over `io`: TCP, or TLS to
+/// an `https://` proxy.
+async fn server_tls<IO: AsyncRead + AsyncWrite + Unpin>(
+    io: IO,
+    t: &Target,
+    opts: &ConnectOptions,
+    p: &mut Progress,
+    observe: &mut DialObserver<'_>,
+) -> Result<TlsStream<IO>, ConnectError> {
+    p.step = DialStep::Tls;
+    let started = Instant::now();
+    let config = tls::client_config(&opts.tls).map_err(|why| ConnectError::new(Kind::Tls, why))?;
+    let name = opts
+        .tls
+        .servername
+        .clone()
+        .unwrap_or_else(|| t.host.clone());
+    let server_name = rustls::pki_types::ServerName::try_from(name.clone()).map_err(|_| {
         ConnectError::new(
-            Kind::InvalidUrl,
-            format!("the URL {url:?} cannot be used: {e}"),
+            Kind::Tls,
+            format!("{name:?} is not a valid TLS server name (tls.servername)"),
         )
     })?;
-    let headers = request.headers_mut();
-    for (name, value) in &opts.headers {
-        let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            ConnectError::new(
-                Kind::InvalidUrl,
-                format!("header name {name:?} is not a valid HTTP header name"),
-            )
-        })?;
-        let v = HeaderValue::from_str(value).map_err(|_| {
-            ConnectError::new(
-                Kind::InvalidUrl,
-                format!("the value of header {name:?} is not a valid HTTP header value"),
-            )
-        })?;
-        headers.insert(n, v);
-    }
-    if !opts.protocols.is_empty() {
-        let v = HeaderValue::from_str(&opts.protocols.join(", ")).map_err(|_| {
-            ConnectError::new(Kind::InvalidUrl, "a subprotocol is not a valid token")
-        })?;
-        headers.insert("sec-websocket-protocol", v);
-    }
-    Ok(request)
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let handshake = p
+        .within("the TLS handshake", connector.connect(server_name, io))
+        .await;
+    p.info.tls = started.elapsed();
+    let tls_stream = handshake?.map_err(|e| {
+        p.tls_error = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .cloned();
+        io_error(e, "during the TLS handshake")
+    })?;
+    let (_, conn) = tls_stream.get_ref();
+    p.info.tls_version = conn.protocol_version().map(|v| format!("{v:?}"));
+    p.info.tls_cipher = conn
+        .negotiated_cipher_suite()
+        .map(|c| format!("{:?}", c.suite()));
+    p.info.tls_alpn = conn
+        .alpn_protocol()
+        .map(|a| String::from_utf8_lossy(a).into_owned());
+    tracing::debug!(version = ?p.info.tls_version, cipher = ?p.info.tls_cipher, "transport: tls established");
+    observe(p.step, &p.info, Some(conn));
+    Ok(tls_stream)
 }
 
 #[cfg(test)]

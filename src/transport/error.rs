@@ -22,6 +22,9 @@ pub enum ConnectErrorKind {
     Handshake,
     /// The whole attempt took longer than `handshakeTimeout`.
     Timeout,
+    /// The proxy failed or refused the tunnel, or the proxy rules refused
+    /// the destination.
+    Proxy,
     /// The caller closed the socket before it opened.
     Aborted,
 }
@@ -38,6 +41,7 @@ impl ConnectErrorKind {
             ConnectErrorKind::HttpStatus => "http-status",
             ConnectErrorKind::Handshake => "handshake",
             ConnectErrorKind::Timeout => "timeout",
+            ConnectErrorKind::Proxy => "proxy",
             ConnectErrorKind::Aborted => "aborted",
         }
     }
@@ -60,6 +64,9 @@ pub struct ConnectError {
     pub retry_after: Option<Duration>,
     /// The server's TLS certificate failed verification.
     pub certificate_rejected: bool,
+    /// The `Location` of a redirect answer (3xx), for
+    /// [`ConnectErrorKind::HttpStatus`].
+    pub location: Option<String>,
 }
 
 impl ConnectError {
@@ -72,6 +79,7 @@ impl ConnectError {
             body: None,
             retry_after: None,
             certificate_rejected: false,
+            location: None,
         }
     }
 }

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use super::happy_eyeballs::FamilyOptions;
+use super::proxy::ProxyPlan;
+
 /// TLS settings for `wss://` URLs (the names of Node's `tls.connect`).
 #[derive(Clone, Debug, Default)]
 pub struct TlsOptions {
@@ -37,6 +40,15 @@ pub struct ConnectOptions {
     pub inbound_high_water_bytes: usize,
     /// Inbound queue limit in messages before socket reads pause.
     pub inbound_high_water_messages: usize,
+    /// Happy Eyeballs and address family (`autoSelectFamily`,
+    /// `autoSelectFamilyAttemptTimeout`, `family`).
+    pub family: FamilyOptions,
+    /// The proxy decision, made by the JS layer (see `transport::proxy`).
+    pub proxy: ProxyPlan,
+    /// Follow 301/302/303/307/308 answers to the upgrade (`followRedirects`).
+    pub follow_redirects: bool,
+    /// The most redirects followed (`maxRedirects`).
+    pub max_redirects: u32,
 }
 
 /// `ws`'s default maxPayload: 100 MiB.
@@ -58,6 +70,10 @@ impl Default for ConnectOptions {
             close_timeout: Duration::from_secs(30),
             inbound_high_water_bytes: 16 * 1024 * 1024,
             inbound_high_water_messages: 16 * 1024,
+            family: FamilyOptions::default(),
+            proxy: ProxyPlan::default(),
+            follow_redirects: false,
+            max_redirects: 10,
         }
     }
 }

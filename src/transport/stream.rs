@@ -15,6 +15,10 @@
 //! tungstenite then has nothing left over from the handshake, and the
 //! connection reads its frames from this stream itself
 //! ([`super::frames::FrameReader`]).
+//!
+//! Direct connections and tunnels through an `http://` proxy are plain TCP
+//! or TLS over TCP. Only a tunnel through an `https://` proxy (TLS to the
+//! proxy, and maybe TLS to the server inside it) is a boxed [`Duplex`].
 
 use std::io;
 use std::pin::Pin;
@@ -31,12 +35,19 @@ pub const READ_AHEAD: usize = 256 * 1024;
 /// Only a filled read of at most this many bytes turns read-ahead on.
 const BULK_OFFER_MAX: usize = 32 * 1024;
 
-/// Plain or TLS.
+/// Any byte stream: what a tunnel through an `https://` proxy is.
+pub trait Duplex: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Duplex for T {}
+
+/// Plain, TLS, or a tunnel through TLS to a proxy.
 enum Io {
     /// `ws://`
     Plain(TcpStream),
     /// `wss://`
     Tls(Box<TlsStream<TcpStream>>),
+    /// Through an `https://` proxy.
+    Tunnel(Box<dyn Duplex>),
 }
 
 impl Io {
@@ -44,6 +55,7 @@ impl Io {
         match self {
             Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Io::Tunnel(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -72,6 +84,11 @@ impl Stream {
     /// A `wss://` stream.
     pub fn tls(tls: TlsStream<TcpStream>) -> Self {
         Self::new(Io::Tls(Box::new(tls)))
+    }
+
+    /// A stream through TLS to an `https://` proxy.
+    pub fn tunnel(io: impl Duplex + 'static) -> Self {
+        Self::new(Io::Tunnel(Box::new(io)))
     }
 
     fn new(io: Io) -> Self {
@@ -265,6 +282,7 @@ impl AsyncWrite for Stream {
         match &mut self.get_mut().io {
             Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Io::Tunnel(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -276,6 +294,7 @@ impl AsyncWrite for Stream {
         match &mut self.get_mut().io {
             Io::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+            Io::Tunnel(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -283,6 +302,7 @@ impl AsyncWrite for Stream {
         match &self.io {
             Io::Plain(s) => s.is_write_vectored(),
             Io::Tls(s) => s.is_write_vectored(),
+            Io::Tunnel(s) => s.is_write_vectored(),
         }
     }
 
@@ -290,6 +310,7 @@ impl AsyncWrite for Stream {
         match &mut self.get_mut().io {
             Io::Plain(s) => Pin::new(s).poll_flush(cx),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Io::Tunnel(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -297,6 +318,7 @@ impl AsyncWrite for Stream {
         match &mut self.get_mut().io {
             Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Io::Tunnel(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
