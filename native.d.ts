@@ -38,6 +38,12 @@ export declare class NativeGatewayClient {
   cancel(id: string): void
   /** Closes cleanly (1000) and stops; the last event is `terminal`. */
   close(): void
+  /** The next attempt's URL and token, after a `dial` event. */
+  setTarget(url: string, token?: string | undefined | null): void
+  /** Fails the next attempt with `message` (the caller's function threw). */
+  failTarget(message: string): void
+  /** The verdict for an `error` event with `verdict: true`. */
+  decide(isFinal: boolean): void
   /** Connects again after a pause. */
   resume(): void
   /**
@@ -65,7 +71,14 @@ export declare class NativeReconnectingWebSocket {
   takeOutcome(): NativeSendOutcome | null
   /** Stops for good in any state; the `terminal` event follows. */
   close(code?: number | undefined | null, reason?: string | undefined | null): void
-  /** The verdict for a `close` event with `verdict: true`. */
+  /**
+   * The next attempt's URL, headers (`[name, value]` pairs) and
+   * subprotocols, after a `dial` event (absent: the constructor's).
+   */
+  setTarget(url: string, headers?: Array<Array<string>> | undefined | null, protocols?: Array<string> | undefined | null): void
+  /** Fails the next attempt with `message` (the caller's function threw). */
+  failTarget(message: string): void
+  /** The verdict for a `close` or `error` event with `verdict: true`. */
   decide(isFinal: boolean): void
   /** Messages waiting in the send queue. */
   get queuedMessages(): number
@@ -212,7 +225,10 @@ export interface NativeGatewayOptions {
   handshakeTimeoutMs?: number
   /** false: never reconnect */
   reconnect?: boolean
-  /** Backoff and flapping settings, as `ReconnectingWebSocket` takes them. */
+  /**
+   * Backoff and flapping settings, as `ReconnectingWebSocket` takes them
+   * (and `askHandshake`, `askTarget`).
+   */
   reconnectOptions?: NativeReconnectOptions
   /** Largest inbound frame in bytes. */
   maxPayload?: number
@@ -319,6 +335,16 @@ export interface NativeReconnectOptions {
    * close by the server.
    */
   askFinal?: boolean
+  /**
+   * JS decides which failed dials are final (`isFinalHandshakeError`):
+   * the driver waits for `decide()` after each.
+   */
+  askHandshake?: boolean
+  /**
+   * JS supplies the URL, headers and subprotocols before every attempt
+   * (functions): the driver emits `dial` and waits for `setTarget()`.
+   */
+  askTarget?: boolean
   /** 0 disables the flapping guard */
   flapThreshold?: number
   /** ms */
