@@ -43,6 +43,10 @@ function headerPairs(headers) {
 function toNativeOptions(options, protocols) {
   const o = options == null ? {} : options
   if (typeof o !== 'object') throw new TypeError(`clawsock: options must be an object, got ${typeof o}`)
+  if (o.dispatcher !== undefined) {
+    // Accepted by Node's WebSocket (undici): silently dropping it would skip a proxy.
+    throw optionError('dispatcher', "is undici's (an Agent or ProxyAgent) and clawsock cannot use one: it dials by itself. Remove it; set headers and tls here")
+  }
   const native = { protocols }
   native.headers = headerPairs(o.headers)
   if (o.origin !== undefined) native.headers.push(['Origin', String(o.origin)])

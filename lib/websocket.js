@@ -4,11 +4,14 @@
 // The native side delivers events in batches (one array per wake-up); this
 // file turns them into DOM events in order, keeps readyState, and checks
 // arguments exactly as the WHATWG spec does (DOMException kinds included).
+// Its shape is the WebIDL one (see the end of this file): constants that
+// cannot be changed, enumerable members, brand-checked accessors, a
+// Symbol.toStringTag, WebSocket.length 1.
 
 const { NativeWebSocket } = require('../native.js')
-const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
+const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners, webIdlShape } = require('./events.js')
 const { toNativeOptions } = require('./options.js')
-const { parseUrl, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
+const { parseUrl, splitCredentials, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const CONNECTING = 0
 const OPEN = 1
@@ -19,21 +22,22 @@ const kDispatch = Symbol('dispatch')
 const kNative = Symbol('native')
 const kMessageListeners = Symbol('messageListeners')
 
-class WebSocket extends EventTarget {
-  static CONNECTING = CONNECTING
-  static OPEN = OPEN
-  static CLOSING = CLOSING
-  static CLOSED = CLOSED
+let isWebSocket // (value) => whether value is a WebSocket (its brand check)
 
+class WebSocket extends EventTarget {
   #url
   #origin
   #native
   #readyState = CONNECTING
   #protocol = ''
   #extensions = ''
-  #binaryType = 'arraybuffer'
+  #binaryType = 'blob'
   #sink = {
-    message: (data, ts) => this.#message(typeof data === 'string' ? data : asBinaryType(data, this.#binaryType), ts),
+    message: (data, ts) => {
+      // A Blob costs an allocation and a copy: make none nobody would see.
+      if (this[kMessageListeners].size === 0 && this.#iterators === null) return
+      this.#message(typeof data === 'string' ? data : asBinaryType(data, this.#binaryType), ts)
+    },
     control: (ev) => this.#control(ev),
   }
   #closedBuffered = 0
@@ -42,19 +46,29 @@ class WebSocket extends EventTarget {
   #blobChain = null // ordering for Blob sends
   #iterators = null // Set of live async iterators, made on first use
 
+  static {
+    isWebSocket = (value) => value !== null && typeof value === 'object' && #url in value
+  }
+
   /**
    * @param {string | URL} url
-   * @param {string | string[]} [protocols]
-   * @param {import('../index').WebSocketOptions} [options]
+   * @param {string | string[] | import('../index').WebSocketOptions} [protocols]
+   *   protocols, or (undici's form) the options with `protocols` in them
+   * @param {import('../index').WebSocketOptions} [options] clawsock's options;
+   *   anything that is not an object is ignored, as WebIDL ignores extra arguments
    */
-  constructor(url, protocols, options) {
+  constructor(url, protocols = undefined, options = undefined) {
     super()
     this[kMessageListeners] = new MessageListeners(this)
     if (arguments.length === 0) {
       throw new TypeError("Failed to construct 'WebSocket': 1 argument required, but only 0 present.")
     }
-    if (protocols !== null && typeof protocols === 'object' && !Array.isArray(protocols) && !(Symbol.iterator in protocols) && options === undefined) {
-      // new WebSocket(url, { headers }) — the ws/undici shorthand
+    if (options === null || typeof options !== 'object') options = undefined
+    if (protocols !== null && typeof protocols === 'object' && !Array.isArray(protocols) && !(Symbol.iterator in protocols)) {
+      // new WebSocket(url, { protocols, headers, ... }): undici's (and ws's) form
+      if (options !== undefined) {
+        throw new TypeError('clawsock: options were passed twice (as the second and the third argument): pass them once, e.g. new WebSocket(url, { protocols, headers })')
+      }
       options = protocols
       protocols = options.protocols
     }
@@ -63,7 +77,13 @@ class WebSocket extends EventTarget {
     this.#origin = parsed.origin
     const list = parseProtocols(protocols)
     const native = toNativeOptions(options, list)
-    this.#native = new NativeWebSocket(this.#url, native, (batch) => this[kDispatch](batch))
+    // user:password@ in the URL: sent as Basic auth (unless the caller set
+    // Authorization), never handed to the native side.
+    const { dialUrl, authorization } = splitCredentials(parsed)
+    if (authorization !== null && !native.headers.some(([name]) => name.toLowerCase() === 'authorization')) {
+      native.headers.push(['Authorization', authorization])
+    }
+    this.#native = new NativeWebSocket(dialUrl, native, (batch) => this[kDispatch](batch))
     // Runs of text messages arrive joined: see kDispatch.
     this.#native.joinTextRuns()
     this[kNative] = this.#native
@@ -79,19 +99,20 @@ class WebSocket extends EventTarget {
   }
   get binaryType() { return this.#binaryType }
   set binaryType(type) {
+    // Other values are ignored, as the WHATWG enum attribute does.
     if (type === 'arraybuffer' || type === 'blob' || type === 'nodebuffer') this.#binaryType = type
+    else void this.#binaryType // brand check: TypeError on a foreign `this`
   }
-
-  get CONNECTING() { return CONNECTING }
-  get OPEN() { return OPEN }
-  get CLOSING() { return CLOSING }
-  get CLOSED() { return CLOSED }
 
   /**
    * Sends `data` (string, ArrayBuffer, ArrayBufferView or Blob).
    * Throws InvalidStateError while CONNECTING, as the spec says.
    */
   send(data) {
+    if (arguments.length === 0) {
+      void this.#url // brand check first, as WebIDL does
+      throw new TypeError("Failed to execute 'send' on 'WebSocket': 1 argument required, but only 0 present.")
+    }
     this.#send(data, false)
   }
 
@@ -150,7 +171,8 @@ class WebSocket extends EventTarget {
   }
 
   /** Starts the closing handshake (WHATWG argument checks). */
-  close(code, reason) {
+  close(code = undefined, reason = undefined) {
+    void this.#url // brand check first, as WebIDL does
     ;[code, reason] = checkClose(code, reason)
     if (this.#readyState === CLOSING || this.#readyState === CLOSED) return
     this.#readyState = CLOSING
@@ -230,6 +252,9 @@ class WebSocket extends EventTarget {
         break
       }
       case 'error': {
+        // The connection failed: the spec makes it CLOSED before 'error'
+        // (the native side always follows an error with its close).
+        this.#readyState = CLOSED
         const error = new Error(ev.message)
         error.code = 'CLAWSOCK_' + String(ev.kind || 'error').toUpperCase().replace(/-/g, '_')
         if (ev.status != null) error.status = ev.status
@@ -260,11 +285,14 @@ class WebSocket extends EventTarget {
 }
 
 routeMessageListeners(WebSocket.prototype, kMessageListeners)
-defineEventHandlers(WebSocket.prototype, ['open', 'message', 'error', 'close'])
+defineEventHandlers(WebSocket.prototype, ['open', 'message', 'error', 'close'], isWebSocket)
+webIdlShape(WebSocket, 'WebSocket', ['url', 'readyState', 'bufferedAmount', 'extensions', 'protocol', 'binaryType', 'close', 'send'])
 
+// The constants, as WebIDL defines them: enumerable, read-only, permanent.
 for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
-  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true })
-  Object.defineProperty(WebSocket, name, { value, enumerable: true })
+  const constant = { value, enumerable: true, writable: false, configurable: false }
+  Object.defineProperty(WebSocket, name, constant)
+  Object.defineProperty(WebSocket.prototype, name, constant)
 }
 
 module.exports = { WebSocket, parseUrl, kNative }
