@@ -786,6 +786,21 @@ mod tests {
         assert!(c.close().is_empty());
     }
 
+    /// After the server's close frame, only a TLS end without close_notify
+    /// (rustls: UnexpectedEof) counts as the end of a clean close; a reset
+    /// or another failure does not.
+    #[test]
+    fn only_a_missing_close_notify_ends_a_close_cleanly() {
+        let io = |kind| ReadError::Io(io::Error::new(kind, "x"));
+        assert!(ends_without_close_notify(&io(io::ErrorKind::UnexpectedEof)));
+        assert!(!ends_without_close_notify(&io(
+            io::ErrorKind::ConnectionReset
+        )));
+        assert!(!ends_without_close_notify(&io(io::ErrorKind::BrokenPipe)));
+        assert!(!ends_without_close_notify(&ReadError::EndedMidFrame));
+        assert!(!ends_without_close_notify(&ReadError::InvalidUtf8));
+    }
+
     /// A drained deque that grew past KEEP_CMD_CAPACITY is not kept.
     #[test]
     fn a_burst_does_not_pin_its_memory() {
