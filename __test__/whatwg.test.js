@@ -9,7 +9,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const net = require('node:net')
 
-const { WebSocket, CloseEvent, MessageEvent, ErrorEvent } = require('..')
+const { WebSocket, ReconnectingWebSocket, CloseEvent, MessageEvent, ErrorEvent } = require('..')
 const { startFaultServer } = require('./harness/fault')
 const { makeTestPki } = require('./harness/tls')
 const { once, record } = require('./helpers')
@@ -187,6 +187,14 @@ test('user:password@ in the URL is sent as Basic auth and kept out of error mess
   assert.ok(texts.length > 0)
   for (const t of texts) assert.ok(!t.includes('s3cret'), `the password was printed: ${t}`)
   assert.throws(() => new WebSocket('ws://user:s3cret@exa mple.com/'), (e) => e.name === 'SyntaxError' && !e.message.includes('s3cret'))
+})
+
+test('ReconnectingWebSocket sends URL credentials as Basic auth too', async () => {
+  const rws = new ReconnectingWebSocket(server.url('/headers').replace('ws://', 'ws://bob:pw@'))
+  const ev = await once(rws, 'message')
+  rws.close()
+  await once(rws, 'terminal')
+  assert.equal(JSON.parse(ev.data).authorization, `Basic ${Buffer.from('bob:pw').toString('base64')}`)
 })
 
 test('relative URLs resolve against globalThis.location when it is set, and are refused when not', async () => {

@@ -97,19 +97,19 @@ function percentDecode(s) {
 }
 
 /**
- * Splits a URL's `user:password@` off for the handshake: the URL to dial
- * (without them, so they never reach the native side, its logs or its
- * errors) and the `Authorization: Basic` value they stand for (percent-
- * decoded, UTF-8), or null when the URL has none.
+ * A URL's `user:password@`, moved into the handshake: returns the URL to
+ * dial (without them, so they never reach the native side, its logs or its
+ * errors) and adds `Authorization: Basic` (percent-decoded, UTF-8) to
+ * `native.headers` unless the caller set an Authorization header.
  */
-function splitCredentials(parsed) {
-  if (parsed.username === '' && parsed.password === '') return { dialUrl: parsed.href, authorization: null }
-  const user = percentDecode(parsed.username)
-  const pass = percentDecode(parsed.password)
+function dialUrlSendingCredentials(parsed, native) {
+  if (parsed.username === '' && parsed.password === '') return parsed.href
+  const basic = Buffer.from(`${percentDecode(parsed.username)}:${percentDecode(parsed.password)}`).toString('base64')
+  if (!native.headers.some(([name]) => name.toLowerCase() === 'authorization')) native.headers.push(['Authorization', `Basic ${basic}`])
   const bare = new URL(parsed.href)
   bare.username = ''
   bare.password = ''
-  return { dialUrl: bare.href, authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` }
+  return bare.href
 }
 
 /** A Uint8Array view of binary send data, or null for anything else. */
@@ -169,4 +169,4 @@ function forEachInBatch(batch, sink) {
   }
 }
 
-module.exports = { parseUrl, splitCredentials, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch }
+module.exports = { parseUrl, dialUrlSendingCredentials, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch }

@@ -15,7 +15,7 @@
 const { NativeReconnectingWebSocket } = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
 const { toNativeOptions } = require('./options.js')
-const { parseUrl, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
+const { parseUrl, dialUrlSendingCredentials, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const kDispatch = Symbol('dispatch')
 const kNative = Symbol('native')
@@ -225,8 +225,10 @@ class ReconnectingWebSocket extends EventTarget {
     const { reconnect, queue, ...wsOptions } = o
     const { native: reconnectNative, predicate } = toReconnectOptions(reconnect, queue)
     const connectNative = toNativeOptions(wsOptions, list)
+    // user:password@ in the URL: sent as Basic auth, never handed to the native side.
+    const dialUrl = dialUrlSendingCredentials(parsed, connectNative)
     this.#predicate = predicate
-    this.#native = new NativeReconnectingWebSocket(this.#url, connectNative, reconnectNative, (batch) => this[kDispatch](batch))
+    this.#native = new NativeReconnectingWebSocket(dialUrl, connectNative, reconnectNative, (batch) => this[kDispatch](batch))
     // Runs of text messages arrive joined: see kDispatch.
     this.#native.joinTextRuns()
     this[kNative] = this.#native

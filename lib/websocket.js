@@ -11,7 +11,7 @@
 const { NativeWebSocket } = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners, webIdlShape } = require('./events.js')
 const { toNativeOptions } = require('./options.js')
-const { parseUrl, splitCredentials, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
+const { parseUrl, dialUrlSendingCredentials, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const CONNECTING = 0
 const OPEN = 1
@@ -77,12 +77,8 @@ class WebSocket extends EventTarget {
     this.#origin = parsed.origin
     const list = parseProtocols(protocols)
     const native = toNativeOptions(options, list)
-    // user:password@ in the URL: sent as Basic auth (unless the caller set
-    // Authorization), never handed to the native side.
-    const { dialUrl, authorization } = splitCredentials(parsed)
-    if (authorization !== null && !native.headers.some(([name]) => name.toLowerCase() === 'authorization')) {
-      native.headers.push(['Authorization', authorization])
-    }
+    // user:password@ in the URL: sent as Basic auth, never handed to the native side.
+    const dialUrl = dialUrlSendingCredentials(parsed, native)
     this.#native = new NativeWebSocket(dialUrl, native, (batch) => this[kDispatch](batch))
     // Runs of text messages arrive joined: see kDispatch.
     this.#native.joinTextRuns()
