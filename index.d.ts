@@ -3,6 +3,17 @@
 // clawsock is a WebSocket client with its own socket stack (Rust: tokio,
 // tungstenite, rustls) behind a napi-rs addon. `WebSocket` is a drop-in for
 // `globalThis.WebSocket`; everything beyond WHATWG uses `ws`'s names.
+//
+// Option names follow one rule: durations are milliseconds. Names that come
+// from OpenClaw's reference client and protocol keep their `Ms` suffix
+// (`requestTimeoutMs`, `connectTimeoutMs`, `connectChallengeTimeoutMs`,
+// `retryAfterMs`, `tickIntervalMs`); `ws`'s names and clawsock's own have none
+// (`handshakeTimeout`, `pingInterval`, `reconnect.initialDelay`,
+// `reconnect.maxDelay`, the `delay` of a `reconnecting` event). An unknown
+// top-level option is ignored with one process warning
+// (`CLAWSOCK_UNKNOWN_OPTION`) naming the closest valid one; an unknown key in
+// `reconnect`, `queue` or `tls`, or an option of `ws`/undici that clawsock
+// cannot honour (`agent`, `perMessageDeflate: true`, …), is a TypeError.
 
 /// <reference types="node" />
 
@@ -43,6 +54,22 @@ export interface WebSocketOptions {
   pongTimeout?: number
   /** How long to wait for the server's close frame after `close()` (ms). Default 30000. */
   closeTimeout?: number
+  /** `ws`'s top-level spelling of `tls.ca` (give one of the two). */
+  ca?: TlsOptions['ca']
+  /** `ws`'s top-level spelling of `tls.rejectUnauthorized`. */
+  rejectUnauthorized?: boolean
+  /** `ws`'s top-level spelling of `tls.servername`. */
+  servername?: string
+  /** `ws` options accepted only with the value that matches what clawsock does: it never negotiates compression, */
+  perMessageDeflate?: false
+  /** always answers pings, */
+  autoPong?: true
+  /** dispatches messages that arrived together in one go, */
+  allowSynchronousEvents?: true
+  /** always validates UTF-8, */
+  skipUTF8Validation?: false
+  /** and speaks WebSocket version 13 only. */
+  protocolVersion?: 13
 }
 
 /** `binaryType` values: WHATWG's two plus `ws`'s `'nodebuffer'`. The default is `'blob'`, as the standard says. */
@@ -154,7 +181,7 @@ export default WebSocket
 // ---------------------------------------------------------------------------
 // ReconnectingWebSocket
 
-/** Reconnect policy. Delays in ms. */
+/** Reconnect policy. Delays in ms. The same keys for `GatewayClient`, except `finalCodes`. */
 export interface ReconnectOptions {
   /** First delay. Default 1000. */
   initialDelay?: number
@@ -190,9 +217,31 @@ export interface QueueOptions {
   overflow?: 'reject-new' | 'drop-oldest'
 }
 
-export interface ReconnectingWebSocketOptions extends WebSocketOptions {
+/** A value, or a function called before every attempt that returns (or resolves to) it: fresh credentials per attempt. */
+export type PerAttempt<T> = T | (() => T | Promise<T>)
+
+/** The error of a failed attempt, as `isFinalHandshakeError` and the `error` event see it. */
+export interface HandshakeError extends Error {
+  /** `CLAWSOCK_HTTP_STATUS`, `CLAWSOCK_TLS`, `CLAWSOCK_CONNECTION_REFUSED`, … */
+  code?: string
+  /** The HTTP status of a refused upgrade. */
+  status?: number
+  /** Whether this failure stops reconnecting by default (400, 401, 403, 404, 405, 410, 426, a rejected certificate). */
+  finalByDefault?: boolean
+}
+
+export interface ReconnectingWebSocketOptions extends Omit<WebSocketOptions, 'headers' | 'protocols'> {
+  /** Request headers, or a function called before every attempt that returns them. */
+  headers?: PerAttempt<Record<string, string | string[]> | Iterable<[string, string]>>
+  /** Subprotocols, or a function called before every attempt that returns them. */
+  protocols?: PerAttempt<string | string[]>
   reconnect?: ReconnectOptions
   queue?: QueueOptions
+  /**
+   * Decides whether a failed attempt stops reconnecting for good (`true`), instead of the
+   * default rule (`error.finalByDefault`). 429 and 503 wait for `Retry-After` either way.
+   */
+  isFinalHandshakeError?: (error: HandshakeError) => boolean
 }
 
 /** Why a ReconnectingWebSocket stopped for good. */
@@ -201,9 +250,11 @@ export interface Terminal {
   reason: string
   /** A plain sentence: what happened, and what to do. For 4001 it names the identity conflict. */
   message: string
-  kind: 'final-code' | 'flapping' | 'retries-exhausted' | 'user-closed'
+  kind: 'final-code' | 'flapping' | 'retries-exhausted' | 'handshake-rejected' | 'user-closed'
   /** For `'flapping'`: the close codes seen. */
   codes?: readonly number[]
+  /** For `'handshake-rejected'`: the HTTP status (absent for a rejected certificate). */
+  status?: number
 }
 
 /** `reconnecting`: a new attempt is scheduled. */
@@ -212,6 +263,10 @@ export declare class ReconnectingEvent extends Event {
   /** ms until the attempt. */
   readonly delay: number
   readonly lastClose: { code: number; reason: string }
+  /** Whether the server set the delay (`Retry-After` on a 429 or 503 answer). */
+  readonly fromServer: boolean
+  /** The server's `Retry-After` in ms (capped at 5 minutes), or null. */
+  readonly retryAfter: number | null
 }
 
 /** `terminal`: the client stopped and will not reconnect. Always the last event. */
@@ -221,6 +276,7 @@ export declare class TerminalEvent extends Event implements Terminal {
   readonly message: string
   readonly kind: Terminal['kind']
   readonly codes?: readonly number[]
+  readonly status?: number
 }
 
 /** `dropped`: messages that will not be delivered, handed back with the reason. */
@@ -245,8 +301,9 @@ export interface ReconnectingWebSocketEventMap {
  * cannot be delivered comes back through `dropped` and `sendAsync` rejections.
  */
 export declare class ReconnectingWebSocket extends EventTarget {
-  constructor(url: string | URL, protocols?: string | string[], options?: ReconnectingWebSocketOptions)
-  constructor(url: string | URL, options?: ReconnectingWebSocketOptions)
+  /** `url` and `protocols` may be functions, called before every attempt (fresh credentials). */
+  constructor(url: PerAttempt<string | URL>, protocols?: PerAttempt<string | string[]>, options?: ReconnectingWebSocketOptions)
+  constructor(url: PerAttempt<string | URL>, options?: ReconnectingWebSocketOptions)
   readonly url: string
   readonly protocol: string
   readonly extensions: string
@@ -328,9 +385,12 @@ export declare class GatewayError extends Error {
 export type GatewayState = 'connecting' | 'handshaking' | 'ready' | 'reconnecting' | 'paused' | 'closed'
 
 export interface GatewayClientOptions {
-  /** Default `ws://127.0.0.1:18789`. */
-  url?: string | URL
-  token?: string
+  /** Default `ws://127.0.0.1:18789`. A function is called before every attempt. */
+  url?: PerAttempt<string | URL>
+  /** The shared gateway token. A function is called before every attempt. */
+  token?: PerAttempt<string>
+  /** As for ReconnectingWebSocket: decides which failed upgrades are final. */
+  isFinalHandshakeError?: (error: HandshakeError) => boolean
   password?: string
   bootstrapToken?: string
   deviceToken?: string
@@ -361,13 +421,45 @@ export interface GatewayClientOptions {
   connectChallengeTimeoutMs?: number
   /** Wait for hello-ok after `connect`. Default 15000 (then close 4000 "connect timeout"). */
   connectTimeoutMs?: number
-  /** DNS + TCP + TLS + upgrade. Default 15000. */
+  /** DNS + TCP + TLS + upgrade, in ms. Default 15000. */
+  handshakeTimeout?: number
+  /** @deprecated Use `handshakeTimeout` (giving both is an error). */
   handshakeTimeoutMs?: number
   /** Inbound message limit. Default 100 MiB. */
   maxPayload?: number
-  /** `false` disables reconnecting. Defaults: 1000 / 30000 / unlimited / `'full'`. */
-  reconnect?: boolean | { initialDelayMs?: number; maxDelayMs?: number; maxRetries?: number; jitter?: 'full' | 'equal' | 'none' }
+  /**
+   * `false` disables reconnecting. Defaults: 1000 / 30000 / ×2 / unlimited / `'full'`.
+   * There is no `finalCodes`: the gateway client pauses on auth and pairing errors by the connect error's `details.code`.
+   */
+  reconnect?: boolean | GatewayReconnectOptions
   tls?: TlsOptions
+  /** `ws`'s top-level spelling of `tls.ca` (give one of the two). */
+  ca?: TlsOptions['ca']
+  /** `ws`'s top-level spelling of `tls.rejectUnauthorized`. */
+  rejectUnauthorized?: boolean
+  /** `ws`'s top-level spelling of `tls.servername`. */
+  servername?: string
+}
+
+/** `GatewayClient`'s `reconnect`: `ReconnectingWebSocket`'s keys, without `finalCodes`. */
+export interface GatewayReconnectOptions extends Omit<ReconnectOptions, 'finalCodes'> {
+  /** @deprecated Use `initialDelay` (giving both is an error). */
+  initialDelayMs?: number
+  /** @deprecated Use `maxDelay` (giving both is an error). */
+  maxDelayMs?: number
+}
+
+/** The `reconnecting` event of `GatewayClient`. */
+export interface GatewayReconnectingInfo {
+  attempt: number
+  /** ms until the attempt. */
+  delay: number
+  /** @deprecated Use `delay` (the same value). */
+  delayMs: number
+  /** Whether the server set the delay (`Retry-After`). */
+  fromServer: boolean
+  /** The server's `Retry-After` in ms, or null. */
+  retryAfter: number | null
 }
 
 export interface GatewayRequestOptions {
@@ -404,9 +496,9 @@ export interface GatewayClientEvents {
   state: (state: GatewayState, previous: GatewayState) => void
   hello: (hello: any) => void
   paused: (info: GatewayPausedInfo) => void
-  reconnecting: (info: { attempt: number; delayMs: number }) => void
+  reconnecting: (info: GatewayReconnectingInfo) => void
   disconnect: (info: { code: number; reason: string; byServer: boolean; phase: 'pre-hello' | 'post-hello' }) => void
-  close: (info: { code: number; reason: string; message: string; kind: 'user-closed' | 'final-code' | 'flapping' | 'retries-exhausted' }) => void
+  close: (info: { code: number; reason: string; message: string; kind: 'user-closed' | 'final-code' | 'flapping' | 'retries-exhausted' | 'handshake-rejected'; status?: number }) => void
   error: (err: Error & { kind?: 'dial' | 'frame' | 'token-store' }) => void
   gap: (gap: { expected: number; received: number }) => void
   seq: (info: { kind: 'gap'; expected: number; received: number } | { kind: 'duplicate' | 'backwards'; last: number; received: number }) => void

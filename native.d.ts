@@ -29,13 +29,14 @@ export declare class NativeGatewayClient {
   constructor(options: NativeGatewayOptions, identity: NativeDeviceIdentity | undefined | null, onBatch: (arg: Batch) => void)
   /**
    * Makes a request. `params` is JSON text (or absent); `timeoutMs`
-   * absent means no timeout. Returns `{id}`, or `{error}` when it failed
-   * at once (empty method, stopped, over `policy.maxPayload`).
+   * absent means no timeout. Returns the request id; throws the
+   * `GatewayError` fields (as JSON in the message) when it failed at once
+   * (empty method, stopped, paused, over `policy.maxPayload`).
    */
-  request(method: string, params: string | undefined | null, timeoutMs: number | undefined | null, expectFinal: boolean): any
+  request(method: string, params: string | undefined | null, timeoutMs: number | undefined | null, expectFinal: boolean): NativeRequest
   /** Forgets a request (aborted in JS). Nothing is sent to the gateway. */
   cancel(id: string): void
-  /** Closes cleanly and stops; the last event is `closed`. */
+  /** Closes cleanly (1000) and stops; the last event is `terminal`. */
   close(): void
   /** Connects again after a pause. */
   resume(): void
@@ -44,7 +45,7 @@ export declare class NativeGatewayClient {
    * while paused (no socket is open then) and on again on `resume()`.
    */
   setRef(on: boolean): void
-  /** Called by JS after the `closed` event: stop holding the event loop. */
+  /** Called by JS after the `terminal` event: stop holding the event loop. */
   release(): void
 }
 
@@ -100,7 +101,7 @@ export declare class NativeWebSocket {
    * after construction, before returning to the event loop.
    */
   joinTextRuns(): void
-  /** Called by JS after the close event: stop holding the event loop. */
+  /** Called by JS after the final event: stop holding the event loop. */
   release(): void
 }
 
@@ -109,6 +110,12 @@ export declare function closeCodeInfo(code: number): any
 
 /** Every close code with a specific meaning, in order. */
 export declare function closeCodeTable(): any
+
+/**
+ * The close codes after which a `ReconnectingWebSocket` stops by default
+ * (JS falls back to them when a `finalCodes` function throws).
+ */
+export declare function defaultFinalCodes(): Array<number>
 
 /**
  * One line for a close, e.g. `4001 application-defined; often: replaced ...
@@ -203,14 +210,8 @@ export interface NativeGatewayOptions {
   handshakeTimeoutMs?: number
   /** false: never reconnect */
   reconnect?: boolean
-  /** ms */
-  reconnectInitialDelayMs?: number
-  /** ms */
-  reconnectMaxDelayMs?: number
-  /** count; absent = unlimited */
-  reconnectMaxRetries?: number
-  /** 'full' | 'equal' | 'none' */
-  reconnectJitter?: string
+  /** Backoff and flapping settings, as `ReconnectingWebSocket` takes them. */
+  reconnectOptions?: NativeReconnectOptions
   /** Largest inbound frame in bytes. */
   maxPayload?: number
   /** PEM strings. */
@@ -275,6 +276,14 @@ export interface NativeReconnectOptions {
   maxBytes?: number
   /** queue: "reject-new" | "drop-oldest" */
   overflow?: string
+}
+
+/** The outcome of `request()`: an id, or the error it failed with at once. */
+export interface NativeRequest {
+  /** The request id. */
+  id?: string
+  /** The `GatewayError` fields. */
+  error?: any
 }
 
 /** What happened to a send that was not simply taken (see `send_text`). */

@@ -1,8 +1,9 @@
 'use strict'
 // Small helpers shared by the test files: waiting on events (never on time),
-// and running a child process to completion.
+// a port where nothing listens, and running a child process to completion.
 
 const { spawn } = require('node:child_process')
+const net = require('node:net')
 const path = require('node:path')
 
 const ROOT = path.resolve(__dirname, '..')
@@ -48,9 +49,18 @@ function runProcess(args, { env = {}, execPath = process.execPath } = {}) {
   })
 }
 
+/** A loopback port with nothing listening on it (connections are refused). */
+async function deadPort() {
+  const s = net.createServer()
+  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve))
+  const { port } = s.address()
+  await new Promise((resolve) => s.close(resolve))
+  return port
+}
+
 /** Runs `node -e script` (cwd: repo root). */
 function runNode(script, opts) {
   return runProcess(['-e', script], opts)
 }
 
-module.exports = { ROOT, once, record, runNode, runProcess }
+module.exports = { ROOT, deadPort, once, record, runNode, runProcess }

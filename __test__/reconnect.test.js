@@ -6,12 +6,11 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const net = require('node:net')
 const { ReconnectingWebSocket, TerminalEvent, ReconnectingEvent, DroppedEvent } = require('..')
 const { kNative } = require('../lib/reconnecting.js')
 const { startBotciv } = require('./harness/botciv')
 const { startFaultServer } = require('./harness/fault')
-const { once, runNode, ROOT } = require('./helpers')
+const { deadPort, once, runNode, ROOT } = require('./helpers')
 
 /** Records every event of a ReconnectingWebSocket, in order. */
 function record(rws) {
@@ -23,15 +22,6 @@ function record(rws) {
 }
 
 const types = (log) => log.map((e) => e.type)
-
-/** A loopback port with nothing listening on it (connections are refused). */
-async function deadPort() {
-  const s = net.createServer()
-  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const { port } = s.address()
-  await new Promise((resolve) => s.close(resolve))
-  return port
-}
 
 const chat = (content) => JSON.stringify({ type: 'chat_message', content })
 

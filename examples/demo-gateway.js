@@ -43,9 +43,9 @@ async function run({ url, token, say }) {
     mode: 'cli',
     scopes: ['operator.read', 'operator.write'],
     tokenStorePath: path.join(dir, 'device-tokens.json'),
-    reconnect: { initialDelayMs: 250, maxDelayMs: 2000 },
+    reconnect: { initialDelay: 250, maxDelay: 2000 },
   })
-  client.on('reconnecting', (r) => r.attempt <= 3 && say(`  reconnecting in ${r.delayMs} ms (attempt ${r.attempt})${r.attempt === 3 ? ' …' : ''}`))
+  client.on('reconnecting', (r) => r.attempt <= 3 && say(`  reconnecting in ${r.delay} ms (attempt ${r.attempt})${r.attempt === 3 ? ' …' : ''}`))
   client.on('disconnect', (d) => say(`  disconnected: ${d.code} ${d.reason || ''}`))
   client.on('paused', (p) => say(`  paused: ${p.detailCode}: ${p.nextStep}`))
   try {

@@ -1,16 +1,17 @@
 'use strict'
-// The OpenClaw gateway client. The Rust actor (src/gateway/client.rs) owns
-// the socket, the handshake, the request table (ids, timeouts, rejection on
-// close), seq tracking, the tick watchdog and reconnects. This file is thin:
-// it checks options, keeps one promise per request id, turns the native
-// batches (raw frames as JSON text, small control objects) into events, and
-// keeps per-method timing stats.
+// The OpenClaw gateway client. Rust owns the connection lifecycle (the
+// session driver, src/session/) and the protocol (src/gateway/protocol.rs):
+// the handshake, the request table (ids, held requests, the two-stage
+// `accepted` rule, timeouts, rejection on close or pause), seq tracking, the
+// tick watchdog and reconnects; lib/options.js checks the options. This file
+// is thin: it keeps one promise per request id, turns the native events (one
+// array per wake-up; payloads arrive as JSON text and are parsed here once)
+// into events, and keeps per-method timing stats.
 
 const util = require('node:util')
 const { NativeGatewayClient, DeviceIdentity } = require('../native.js')
+const { gatewayOptions } = require('./options.js')
 
-const DEFAULT_URL = 'ws://127.0.0.1:18789'
-const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 const STATS_SAMPLES = 1024
 
 // ------------------------------------------------------------ DeviceIdentity
@@ -52,97 +53,6 @@ class GatewayError extends Error {
 function fromShape(shape, method) {
   const s = shape || {}
   return new GatewayError(s.message || s.code || 'gateway error', { ...s, method: s.method || method })
-}
-
-// ------------------------------------------------------------------- options
-
-function optionError(name, message) {
-  return new TypeError(`clawsock: GatewayClient option '${name}' ${message}`)
-}
-
-function str(o, name) {
-  const v = o[name]
-  if (v === undefined || v === null) return undefined
-  if (typeof v !== 'string') throw optionError(name, `must be a string, got ${typeof v}`)
-  return v
-}
-
-function strList(o, name) {
-  const v = o[name]
-  if (v === undefined || v === null) return undefined
-  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw optionError(name, 'must be an array of strings')
-  return v.slice()
-}
-
-function msOpt(o, name, { allowNull = false } = {}) {
-  const v = o[name]
-  if (v === undefined) return undefined
-  if (v === null && allowNull) return null
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw optionError(name, `must be a non-negative number of milliseconds${allowNull ? ' or null' : ''}, got ${JSON.stringify(v)}`)
-  }
-  return v
-}
-
-function toNative(options) {
-  const o = options == null ? {} : options
-  if (typeof o !== 'object') throw new TypeError(`clawsock: GatewayClient options must be an object, got ${typeof o}`)
-  const url = o.url === undefined ? DEFAULT_URL : o.url instanceof URL ? o.url.href : o.url
-  if (typeof url !== 'string') throw optionError('url', 'must be a ws:// or wss:// URL string')
-  const n = { url }
-  for (const k of ['token', 'password', 'bootstrapToken', 'deviceToken', 'clientName', 'mode', 'clientVersion',
-    'deviceFamily', 'displayName', 'instanceId', 'role', 'locale', 'userAgent', 'tokenStorePath']) {
-    n[k] = str(o, k)
-  }
-  n.platform = str(o, 'platform') ?? process.platform
-  n.scopes = strList(o, 'scopes')
-  n.caps = strList(o, 'caps')
-  n.connectChallengeTimeoutMs = msOpt(o, 'connectChallengeTimeoutMs')
-  n.connectTimeoutMs = msOpt(o, 'connectTimeoutMs')
-  n.handshakeTimeoutMs = msOpt(o, 'handshakeTimeoutMs')
-  if (o.maxPayload !== undefined) {
-    if (typeof o.maxPayload !== 'number' || !(o.maxPayload > 0)) throw optionError('maxPayload', `must be a positive number of bytes, got ${JSON.stringify(o.maxPayload)}`)
-    n.maxPayload = o.maxPayload
-  }
-  const r = o.reconnect
-  if (r === false) n.reconnect = false
-  else if (r !== undefined && r !== true) {
-    if (typeof r !== 'object' || r === null) throw optionError('reconnect', 'must be a boolean or { initialDelayMs, maxDelayMs, maxRetries, jitter }')
-    n.reconnectInitialDelayMs = msOpt(r, 'initialDelayMs')
-    n.reconnectMaxDelayMs = msOpt(r, 'maxDelayMs')
-    if (r.maxRetries !== undefined && r.maxRetries !== null && r.maxRetries !== Infinity) {
-      if (!Number.isInteger(r.maxRetries) || r.maxRetries < 0) throw optionError('reconnect.maxRetries', `must be a non-negative integer, got ${JSON.stringify(r.maxRetries)}`)
-      n.reconnectMaxRetries = r.maxRetries
-    }
-    if (r.jitter !== undefined) {
-      if (!['full', 'equal', 'none'].includes(r.jitter)) throw optionError('reconnect.jitter', `must be 'full', 'equal' or 'none', got ${JSON.stringify(r.jitter)}`)
-      n.reconnectJitter = r.jitter
-    }
-  }
-  const tls = o.tls
-  if (tls !== undefined && tls !== null) {
-    if (typeof tls !== 'object') throw optionError('tls', 'must be an object like { ca, rejectUnauthorized, servername }')
-    if (tls.ca !== undefined) {
-      const list = Array.isArray(tls.ca) ? tls.ca : [tls.ca]
-      n.ca = list.map((c, i) => {
-        if (typeof c === 'string') return c
-        if (c instanceof Uint8Array) return Buffer.from(c).toString('utf8')
-        throw optionError(`tls.ca[${i}]`, 'must be a PEM string or Buffer')
-      })
-    }
-    if (tls.rejectUnauthorized !== undefined) n.rejectUnauthorized = Boolean(tls.rejectUnauthorized)
-    if (tls.servername !== undefined) n.servername = String(tls.servername)
-  }
-  for (const k of Object.keys(n)) if (n[k] === undefined) delete n[k]
-
-  let identity = null
-  if (o.identity !== undefined && o.identity !== null) {
-    if (typeof o.identity === 'string') identity = DeviceIdentity.loadOrCreate(o.identity)
-    else if (o.identity instanceof DeviceIdentity) identity = o.identity
-    else throw optionError('identity', 'must be a DeviceIdentity or the path of a key file')
-  }
-  const requestTimeoutMs = o.requestTimeoutMs === undefined ? DEFAULT_REQUEST_TIMEOUT_MS : msOpt(o, 'requestTimeoutMs', { allowNull: true })
-  return { native: n, identity, requestTimeoutMs }
 }
 
 // --------------------------------------------------------------------- stats
@@ -198,7 +108,12 @@ class GatewayClient {
   #native
   #state = 'connecting'
   #hello = null
-  #helloId = null
+  #open = false
+  #isFinalHandshake = null
+  #urlFn = null
+  #tokenFn = null
+  #staticUrl
+  #targetError = null
   #stateVersion = null
   #requestTimeoutMs
   #pending = new Map()
@@ -214,9 +129,30 @@ class GatewayClient {
    * @param {object} [options]
    */
   constructor(options) {
-    const { native, identity, requestTimeoutMs } = toNative(options)
+    const { native, identity, requestTimeoutMs, isFinal, urlFn, tokenFn } = gatewayOptions(options)
     this.#requestTimeoutMs = requestTimeoutMs
+    this.#isFinalHandshake = isFinal || null
+    this.#urlFn = urlFn || null
+    this.#tokenFn = tokenFn || null
+    this.#staticUrl = native.url
     this.#native = new NativeGatewayClient(native, identity, (batch) => this.#dispatch(batch))
+  }
+
+  /** Calls the url/token functions for the next attempt (fresh credentials). */
+  async #target() {
+    try {
+      const u = this.#urlFn ? await this.#urlFn() : this.#staticUrl
+      const url = u instanceof URL ? u.href : u
+      if (typeof url !== 'string') throw new TypeError(`clawsock: GatewayClient's url function must return a ws:// or wss:// URL, got ${typeof url}`)
+      const token = this.#tokenFn ? await this.#tokenFn() : undefined
+      if (token !== undefined && token !== null && typeof token !== 'string') {
+        throw new TypeError(`clawsock: GatewayClient's token function must return a string, got ${typeof token}`)
+      }
+      this.#native.setTarget(url, token ?? undefined)
+    } catch (err) {
+      this.#targetError = err instanceof Error ? err : new Error(String(err))
+      this.#native.failTarget(this.#targetError.message)
+    }
   }
 
   /** 'connecting' | 'handshaking' | 'ready' | 'reconnecting' | 'paused' | 'closed' */
@@ -341,10 +277,6 @@ class GatewayClient {
     } else timeoutMs = o.timeoutMs
     const signal = o.signal
     if (signal && signal.aborted) return Promise.reject(abortError(method))
-    // Paused: fail now. The native answer would come through a wake-up
-    // handle that no longer holds the event loop, so a script awaiting it
-    // could end with the promise unsettled.
-    if (this.#state === 'paused') return Promise.reject(this.#pausedError(method))
     let paramsJson
     try {
       paramsJson = params === undefined ? undefined : JSON.stringify(params)
@@ -352,6 +284,7 @@ class GatewayClient {
       return Promise.reject(err)
     }
     const start = performance.now()
+    // Fails at once (stopped, paused, too large) or is held/sent by Rust.
     const r = this.#native.request(method, paramsJson, timeoutMs, Boolean(o.expectFinal))
     if (r.error) {
       this.#record(method, start, true)
@@ -359,7 +292,7 @@ class GatewayClient {
     }
     const id = r.id
     return new Promise((resolve, reject) => {
-      const entry = { method, start, resolve, reject, expectFinal: Boolean(o.expectFinal), onAccepted: o.onAccepted, signal, onAbort: null }
+      const entry = { method, start, resolve, reject, onAccepted: o.onAccepted, signal, onAbort: null }
       if (signal) {
         entry.onAbort = () => {
           if (this.#pending.get(id) !== entry) return
@@ -370,12 +303,6 @@ class GatewayClient {
       }
       this.#pending.set(id, entry)
     })
-  }
-
-  /** The rejection of a request made (or pending) while paused. */
-  #pausedError(method) {
-    const p = this.#paused
-    return fromShape({ code: 'CONNECT_PAUSED', message: p.message || 'reconnecting is paused', details: p.error.details }, method)
   }
 
   #record(method, start, failed) {
@@ -396,42 +323,11 @@ class GatewayClient {
 
   #dispatch(batch) {
     for (let i = 0; i < batch.length; i++) {
-      const item = batch[i]
       try {
-        if (typeof item === 'string') this.#frame(item)
-        else this.#control(item)
+        this.#control(batch[i])
       } catch (err) {
         rethrowLater(err)
       }
-    }
-  }
-
-  #frame(text) {
-    let frame
-    try {
-      frame = JSON.parse(text)
-    } catch {
-      return
-    }
-    if (frame.type === 'res') {
-      if (frame.id === this.#helloId) {
-        this.#helloId = null
-        this.#hello = sanitizeHello(frame.payload)
-        this.#emit('hello', this.#hello)
-        return
-      }
-      const entry = this.#pending.get(frame.id)
-      if (!entry) return
-      if (frame.ok && entry.expectFinal && frame.payload && frame.payload.status === 'accepted') {
-        if (typeof entry.onAccepted === 'function') entry.onAccepted(frame.payload)
-        return
-      }
-      if (frame.ok) this.#settle(frame.id, entry, frame.payload === undefined ? null : frame.payload, false)
-      else this.#settle(frame.id, entry, fromShape(frame.error, entry.method), true)
-    } else if (frame.type === 'event') {
-      const ev = { event: frame.event, payload: frame.payload, seq: frame.seq, stateVersion: frame.stateVersion }
-      this.#emit('event', ev)
-      this.#emit(frame.event, frame.payload, ev)
     }
   }
 
@@ -447,13 +343,33 @@ class GatewayClient {
 
   #control(ev) {
     switch (ev.type) {
+      case 'event': {
+        const payload = ev.payload === undefined ? undefined : JSON.parse(ev.payload)
+        const e = { event: ev.event, payload, seq: ev.seq, stateVersion: ev.stateVersion }
+        this.#emit('event', e)
+        this.#emit(ev.event, payload, e)
+        break
+      }
+      case 'res': {
+        const entry = this.#pending.get(ev.id)
+        if (!entry) break
+        if (ev.accepted) {
+          if (typeof entry.onAccepted === 'function') entry.onAccepted(JSON.parse(ev.payload))
+        } else if (ev.ok) {
+          this.#settle(ev.id, entry, ev.payload === undefined ? null : JSON.parse(ev.payload), false)
+        } else {
+          this.#settle(ev.id, entry, fromShape(ev.error === undefined ? undefined : JSON.parse(ev.error), entry.method), true)
+        }
+        break
+      }
       case 'state':
         this.#setState(ev.state)
         break
       case 'hello':
-        this.#helloId = ev.id
         this.#paused = null
         if (ev.stateVersion) this.#stateVersion = ev.stateVersion
+        this.#hello = sanitizeHello(JSON.parse(ev.payload))
+        this.#emit('hello', this.#hello)
         break
       case 'reject': {
         const entry = this.#pending.get(ev.id)
@@ -468,38 +384,66 @@ class GatewayClient {
         this.#stateVersion = { presence: ev.presence, health: ev.health }
         this.#emit('stateVersion', { ...this.#stateVersion })
         break
+      case 'open':
+        this.#open = true
+        break
+      case 'close':
+        this.#open = false
+        break
       case 'disconnected':
         this.#emit('disconnect', { code: ev.code, reason: ev.reason, byServer: ev.byServer, phase: ev.phase })
         break
       case 'reconnecting':
-        this.#emit('reconnecting', { attempt: ev.attempt, delayMs: ev.delayMs })
+        // `delayMs`: the deprecated name of `delay` (see the README's naming rule).
+        this.#emit('reconnecting', { attempt: ev.attempt, delay: ev.delay, delayMs: ev.delay, fromServer: ev.fromServer, retryAfter: ev.retryAfter })
         break
       case 'paused': {
+        // Every pending request was rejected just before this (Rust owns
+        // them), so nothing is left waiting on a loop that is let go.
         const error = fromShape(ev.error, 'connect')
         error.code = 'CONNECT_PAUSED'
         error.details = { ...(error.details || {}), code: ev.detailCode, nextStep: ev.nextStep, serverCode: ev.error && ev.error.code }
         const info = { code: ev.code, reason: ev.reason, detailCode: ev.detailCode, message: ev.message, nextStep: ev.nextStep, error }
         this.#paused = info
-        // The native 'state: paused' event may come in a later batch: the
-        // state is 'paused' from now on, before anyone hears of the pause.
         this.#setState('paused')
         // No socket is open while paused: do not hold the process open.
-        // Requests still pending cannot complete; settle them here rather
-        // than wait for the native rejections (see request()).
         this.#native.setRef(false)
-        for (const [id, entry] of this.#pending) this.#settle(id, entry, this.#pausedError(entry.method), true)
         for (const w of this.#readyWaiters.splice(0)) w.reject(error)
         this.#emit('paused', info)
         break
       }
+      case 'dial':
+        this.#target()
+        break
       case 'error': {
-        const err = new Error(ev.message)
-        err.kind = ev.kind
+        // A url/token function that threw: its own error, as it is.
+        const own = ev.kind === 'target' ? this.#targetError : null
+        this.#targetError = null
+        const err = own || new Error(ev.message)
+        if (!own) {
+          // A failure before the socket opened is a dial failure ('dial');
+          // `cause` keeps the transport's own classification.
+          err.kind = this.#open ? ev.kind : 'dial'
+          err.cause = ev.kind
+          if (ev.status != null) err.status = ev.status
+          err.finalByDefault = ev.finalByDefault
+        }
         this.#emit('error', err)
+        if (ev.verdict) {
+          let isFinal
+          try {
+            isFinal = Boolean(this.#isFinalHandshake(err))
+          } catch (thrown) {
+            isFinal = Boolean(ev.finalByDefault)
+            this.#emit('error', Object.assign(new Error(`clawsock: the isFinalHandshakeError function threw (${thrown && thrown.message}); the default rule decides instead`), { kind: 'option', cause: thrown }))
+          }
+          this.#native.decide(isFinal)
+        }
         break
       }
-      case 'closed': {
+      case 'terminal': {
         this.#final = { code: ev.code, reason: ev.reason, message: ev.message, kind: ev.kind }
+        if (ev.status != null) this.#final.status = ev.status
         this.#setState('closed')
         const err = this.#closedError()
         for (const [id, entry] of this.#pending) this.#settle(id, entry, err, true)

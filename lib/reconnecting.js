@@ -4,26 +4,23 @@
 // reason) when reconnecting cannot help: a final close code such as 4001
 // "Replaced" (a kick war), a flapping server, or retries used up.
 //
-// The loop runs in Rust (src/reconnect/driver.rs). This file checks options,
-// keeps each message's original value until it is written or handed back,
-// and turns the native events (one array per wake-up) into DOM events.
+// The loop runs in Rust (src/session/driver.rs); lib/options.js checks the
+// options. This file keeps each message's original value until it is written
+// or handed back, and turns the native events (one array per wake-up) into
+// DOM events.
 //
 // Lifecycle: every instance ends with exactly one `terminal` event, also
 // after close() (kind 'user-closed'). After it, the native handle is
 // released and the instance no longer keeps Node's event loop alive.
 
-const { NativeReconnectingWebSocket } = require('../native.js')
+const native = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
-const { toNativeOptions } = require('./options.js')
+const { reconnectingOptions, attemptHeaders } = require('./options.js')
 const { parseUrl, dialUrlSendingCredentials, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const kDispatch = Symbol('dispatch')
 const kNative = Symbol('native')
 const kMessageListeners = Symbol('messageListeners')
-
-// The default final close codes (src/reconnect/policy.rs DEFAULT_FINAL_CODES),
-// used when a finalCodes predicate throws.
-const DEFAULT_FINAL_CODES = Object.freeze([1002, 1003, 1007, 1008, 1009, 4001, 4003])
 
 const USER_CLOSED = 'the client is closed (close() was called); the message was not sent'
 const LOST_IN_WRITE = (code) =>
@@ -36,11 +33,15 @@ class ReconnectingEvent extends Event {
   #attempt
   #delay
   #lastClose
+  #fromServer
+  #retryAfter
   constructor(type, init = {}) {
     super(type, init)
     this.#attempt = Number(init.attempt) || 0
     this.#delay = Number(init.delay) || 0
     this.#lastClose = Object.freeze({ code: Number(init.lastClose?.code) || 0, reason: String(init.lastClose?.reason ?? '') })
+    this.#fromServer = Boolean(init.fromServer)
+    this.#retryAfter = init.retryAfter == null ? null : Number(init.retryAfter)
   }
   /** The retry number since the last stable connection (1 = first). */
   get attempt() { return this.#attempt }
@@ -48,6 +49,10 @@ class ReconnectingEvent extends Event {
   get delay() { return this.#delay }
   /** How the last connection ended (code 1006 and the error for a failed attempt). */
   get lastClose() { return this.#lastClose }
+  /** Whether the server set the delay (`Retry-After` on a 429 or 503 answer). */
+  get fromServer() { return this.#fromServer }
+  /** The server's `Retry-After` in milliseconds (capped at 5 minutes), or null. */
+  get retryAfter() { return this.#retryAfter }
 }
 
 class TerminalEvent extends Event {
@@ -56,6 +61,7 @@ class TerminalEvent extends Event {
   #message
   #kind
   #codes
+  #status
   constructor(type, init = {}) {
     super(type, init)
     this.#code = Number(init.code) || 0
@@ -63,6 +69,7 @@ class TerminalEvent extends Event {
     this.#message = String(init.message ?? '')
     this.#kind = String(init.kind ?? '')
     this.#codes = init.codes === undefined ? undefined : Object.freeze([...init.codes])
+    this.#status = init.status == null ? undefined : Number(init.status)
   }
   /** Close code of the last connection (1006 after a failed attempt). */
   get code() { return this.#code }
@@ -70,10 +77,12 @@ class TerminalEvent extends Event {
   get reason() { return this.#reason }
   /** What happened, why this client stopped, and what to do. */
   get message() { return this.#message }
-  /** 'final-code' | 'flapping' | 'retries-exhausted' | 'user-closed' */
+  /** 'final-code' | 'flapping' | 'retries-exhausted' | 'handshake-rejected' | 'user-closed' */
   get kind() { return this.#kind }
   /** For 'flapping': the close codes of the run, oldest first. */
   get codes() { return this.#codes }
+  /** For 'handshake-rejected': the HTTP status (undefined for a rejected certificate). */
+  get status() { return this.#status }
 }
 
 class DroppedEvent extends Event {
@@ -86,93 +95,6 @@ class DroppedEvent extends Event {
   get messages() { return this.#messages }
 }
 
-// ---------------------------------------------------------------------------
-// Options
-
-function optionError(name, message) {
-  return new TypeError(`clawsock: option '${name}' ${message}`)
-}
-
-function show(v) {
-  if (typeof v === 'function') return 'a function'
-  if (typeof v === 'bigint') return `${v}n`
-  try { return JSON.stringify(v) ?? String(v) } catch { return String(v) }
-}
-
-function checkKeys(obj, name, allowed) {
-  if (obj === undefined || obj === null) return {}
-  if (typeof obj !== 'object' || Array.isArray(obj)) {
-    throw optionError(name, `must be an object with some of ${allowed.join(', ')}, got ${show(obj)}`)
-  }
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) throw optionError(`${name}.${k}`, `is not a known option; known: ${allowed.join(', ')}`)
-  }
-  return obj
-}
-
-function number(obj, prefix, key, { min = 0, minExclusive = false, integer = false, infinity = false, what }) {
-  const v = obj[key]
-  if (v === undefined) return undefined
-  const ok = typeof v === 'number' && !Number.isNaN(v) &&
-    (Number.isFinite(v) ? (minExclusive ? v > min : v >= min) && (!integer || Number.isInteger(v)) : infinity && v === Infinity)
-  if (!ok) throw optionError(`${prefix}.${key}`, `must be ${what}, got ${show(v)}`)
-  return v
-}
-
-const RECONNECT_KEYS = ['initialDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'stableAfter', 'finalCodes', 'flapThreshold', 'flapWindow']
-const QUEUE_KEYS = ['maxMessages', 'maxBytes', 'overflow']
-
-/** Checks `reconnect` and `queue`; returns the native options and the JS predicate. */
-function toReconnectOptions(reconnect, queue) {
-  const r = checkKeys(reconnect, 'reconnect', RECONNECT_KEYS)
-  const q = checkKeys(queue, 'queue', QUEUE_KEYS)
-  const out = {}
-  out.initialDelay = number(r, 'reconnect', 'initialDelay', { minExclusive: true, what: 'a positive number of milliseconds (0 would retry in a tight loop)' })
-  out.maxDelay = number(r, 'reconnect', 'maxDelay', { minExclusive: true, what: 'a positive number of milliseconds' })
-  const initial = out.initialDelay ?? 1000
-  const max = out.maxDelay ?? 30000
-  if (initial > max) {
-    throw optionError(out.initialDelay !== undefined ? 'reconnect.initialDelay' : 'reconnect.maxDelay',
-      `must keep initialDelay (${initial} ms) at or below maxDelay (${max} ms)`)
-  }
-  out.factor = number(r, 'reconnect', 'factor', { min: 1, what: 'a finite number >= 1 (1 keeps the delay constant)' })
-  if (r.jitter !== undefined) {
-    if (!['full', 'equal', 'none'].includes(r.jitter)) throw optionError('reconnect.jitter', `must be 'full', 'equal' or 'none', got ${show(r.jitter)}`)
-    out.jitter = r.jitter
-  }
-  out.maxRetries = number(r, 'reconnect', 'maxRetries', { integer: true, infinity: true, what: 'a whole number >= 0 or Infinity' })
-  if (out.maxRetries === Infinity) out.maxRetries = undefined
-  out.stableAfter = number(r, 'reconnect', 'stableAfter', { what: 'a number of milliseconds >= 0' })
-  let predicate = null
-  if (r.finalCodes !== undefined) {
-    if (typeof r.finalCodes === 'function') {
-      predicate = r.finalCodes
-      out.askFinal = true
-    } else if (Array.isArray(r.finalCodes)) {
-      r.finalCodes.forEach((c, i) => {
-        if (!Number.isInteger(c) || c < 1000 || c > 4999) {
-          throw optionError(`reconnect.finalCodes[${i}]`, `must be a close code (a whole number from 1000 to 4999), got ${show(c)}`)
-        }
-      })
-      out.finalCodes = [...r.finalCodes]
-    } else {
-      throw optionError('reconnect.finalCodes', `must be an array of close codes or a function (code, reason) => boolean, got ${show(r.finalCodes)}`)
-    }
-  }
-  out.flapThreshold = number(r, 'reconnect', 'flapThreshold', { integer: true, what: 'a whole number >= 0 (0 turns the flapping guard off)' })
-  out.flapWindow = number(r, 'reconnect', 'flapWindow', { minExclusive: true, what: 'a positive number of milliseconds' })
-  out.maxMessages = number(q, 'queue', 'maxMessages', { integer: true, what: 'a whole number >= 0 (0 turns queueing off)' })
-  out.maxBytes = number(q, 'queue', 'maxBytes', { integer: true, what: 'a whole number of bytes >= 0' })
-  if (q.overflow !== undefined) {
-    if (q.overflow !== 'reject-new' && q.overflow !== 'drop-oldest') {
-      throw optionError('queue.overflow', `must be 'reject-new' or 'drop-oldest', got ${show(q.overflow)}`)
-    }
-    out.overflow = q.overflow
-  }
-  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k]
-  return { native: out, predicate }
-}
-
 function sendError(message, code, extra) {
   return Object.assign(new Error(`clawsock: the message was not sent: ${message}`), { code }, extra)
 }
@@ -181,8 +103,8 @@ function sendError(message, code, extra) {
 // The class
 
 class ReconnectingWebSocket extends EventTarget {
-  #url
-  #origin
+  #url = ''
+  #origin = ''
   #native
   #state = 'connecting'
   #protocol = ''
@@ -197,6 +119,12 @@ class ReconnectingWebSocket extends EventTarget {
     },
   }
   #predicate = null
+  #isFinalHandshake = null
+  #urlFn = null
+  #headersFn = null
+  #protocolsFn = null
+  #originOption
+  #targetError = null
   #terminal = null
   #pending = new Map() // id -> { data, bytes, resolve?, reject? }, in id order
   #stats = { connects: 0, reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 }
@@ -216,19 +144,26 @@ class ReconnectingWebSocket extends EventTarget {
       options = protocols
       protocols = options.protocols
     }
-    const parsed = parseUrl(url, 'ReconnectingWebSocket')
-    this.#url = parsed.href
-    this.#origin = parsed.origin
-    const list = parseProtocols(protocols, 'ReconnectingWebSocket')
-    const o = options == null ? {} : options
-    if (typeof o !== 'object') throw new TypeError(`clawsock: options must be an object, got ${typeof o}`)
-    const { reconnect, queue, ...wsOptions } = o
-    const { native: reconnectNative, predicate } = toReconnectOptions(reconnect, queue)
-    const connectNative = toNativeOptions(wsOptions, list)
-    // user:password@ in the URL: sent as Basic auth, never handed to the native side.
-    const dialUrl = dialUrlSendingCredentials(parsed, connectNative)
+    // url, protocols and options.headers may be functions: called before
+    // every attempt, so each attempt carries fresh credentials.
+    if (typeof url === 'function') this.#urlFn = url
+    else {
+      const parsed = parseUrl(url, 'ReconnectingWebSocket')
+      this.#url = parsed.href
+      this.#origin = parsed.origin
+    }
+    if (typeof protocols === 'function') this.#protocolsFn = protocols
+    const list = this.#protocolsFn ? [] : parseProtocols(protocols, 'ReconnectingWebSocket')
+    const askTarget = Boolean(this.#urlFn || this.#protocolsFn)
+    const { connect, reconnect, predicate, isFinal, headersFn } = reconnectingOptions(options, list, { askTarget })
     this.#predicate = predicate
-    this.#native = new NativeReconnectingWebSocket(dialUrl, connectNative, reconnectNative, (batch) => this[kDispatch](batch))
+    this.#isFinalHandshake = isFinal || null
+    this.#headersFn = headersFn || null
+    this.#origin ||= ''
+    this.#originOption = options && options.origin !== undefined ? String(options.origin) : undefined
+    // user:password@ in a fixed URL: sent as Basic auth, never handed to the native side.
+    const dialUrl = this.#urlFn ? this.#url : dialUrlSendingCredentials(new URL(this.#url), connect)
+    this.#native = new native.NativeReconnectingWebSocket(dialUrl, connect, reconnect, (batch) => this[kDispatch](batch))
     // Runs of text messages arrive joined: see kDispatch.
     this.#native.joinTextRuns()
     this[kNative] = this.#native
@@ -364,11 +299,22 @@ class ReconnectingWebSocket extends EventTarget {
           if (p.waiter) p.waiter.resolve()
         }
         break
+      case 'dial':
+        this.#target()
+        break
       case 'error': {
-        const error = new Error(ev.message)
-        error.code = 'CLAWSOCK_' + String(ev.kind || 'error').toUpperCase().replace(/-/g, '_')
-        if (ev.status != null) error.status = ev.status
+        // A url/headers/protocols function that threw: its own error, as it is.
+        const own = ev.kind === 'target' ? this.#targetError : null
+        this.#targetError = null
+        const error = own || new Error(ev.message)
+        if (!own) {
+          error.code = 'CLAWSOCK_' + String(ev.kind || 'error').toUpperCase().replace(/-/g, '_')
+          if (ev.status != null) error.status = ev.status
+          // Whether this failed upgrade stops reconnecting by default.
+          error.finalByDefault = ev.finalByDefault
+        }
         this.dispatchEvent(new ErrorEvent('error', { message: ev.message, error }))
+        if (ev.verdict) this.#native.decide(this.#isFinalHandshakeError(error))
         break
       }
       case 'close': {
@@ -390,12 +336,13 @@ class ReconnectingWebSocket extends EventTarget {
       case 'reconnecting':
         this.#stats.reconnects++
         if (this.#state !== 'closed') this.#state = 'reconnecting'
-        this.dispatchEvent(new ReconnectingEvent('reconnecting', { attempt: ev.attempt, delay: ev.delay, lastClose: ev.lastClose }))
+        this.dispatchEvent(new ReconnectingEvent('reconnecting', { attempt: ev.attempt, delay: ev.delay, lastClose: ev.lastClose, fromServer: ev.fromServer, retryAfter: ev.retryAfter }))
         break
       case 'terminal': {
         this.#state = 'closed'
         const t = { code: ev.code, reason: ev.reason, message: ev.message, kind: ev.kind }
         if (ev.codes) t.codes = Object.freeze([...ev.codes])
+        if (ev.status != null) t.status = ev.status
         this.#terminal = Object.freeze(t)
         const extra = { terminal: this.#terminal }
         const back = (ev.unsent || []).map((id) => this.#take(id, t.message, 'CLAWSOCK_TERMINAL', extra)).filter(Boolean)
@@ -412,13 +359,45 @@ class ReconnectingWebSocket extends EventTarget {
     }
   }
 
+  /** Calls the url/headers/protocols functions for the next attempt. */
+  async #target() {
+    try {
+      let url = this.#url
+      let origin = this.#origin
+      if (this.#urlFn) {
+        const parsed = parseUrl(await this.#urlFn(), 'ReconnectingWebSocket')
+        url = parsed.href
+        origin = parsed.origin
+      }
+      const headers = this.#headersFn ? attemptHeaders('ReconnectingWebSocket', await this.#headersFn(), this.#originOption) : undefined
+      const protocols = this.#protocolsFn ? parseProtocols(await this.#protocolsFn(), 'ReconnectingWebSocket') : undefined
+      this.#url = url
+      this.#origin = origin
+      this.#native.setTarget(url, headers, protocols)
+    } catch (err) {
+      this.#targetError = err instanceof Error ? err : new Error(String(err))
+      this.#native.failTarget(this.#targetError.message)
+    }
+  }
+
+  #isFinalHandshakeError(error) {
+    try {
+      return Boolean(this.#isFinalHandshake(error))
+    } catch (err) {
+      const message = `clawsock: the isFinalHandshakeError function threw (${err && err.message}); the default rule decides instead`
+      this.dispatchEvent(new ErrorEvent('error', { message, error: err }))
+      return Boolean(error.finalByDefault)
+    }
+  }
+
   #isFinal(code, reason) {
     try {
       return Boolean(this.#predicate(code, reason))
     } catch (err) {
       const message = `clawsock: the reconnect.finalCodes function threw (${err && err.message}); the default final codes decide instead`
       this.dispatchEvent(new ErrorEvent('error', { message, error: err }))
-      return DEFAULT_FINAL_CODES.includes(code)
+      // The Rust list (src/reconnect/policy.rs), asked only here.
+      return native.defaultFinalCodes().includes(code)
     }
   }
 }
@@ -431,6 +410,5 @@ module.exports = {
   ReconnectingEvent,
   TerminalEvent,
   DroppedEvent,
-  DEFAULT_FINAL_CODES,
   kNative,
 }

@@ -10,7 +10,7 @@
 
 const { NativeWebSocket } = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners, webIdlShape } = require('./events.js')
-const { toNativeOptions } = require('./options.js')
+const { webSocketOptions } = require('./options.js')
 const { parseUrl, dialUrlSendingCredentials, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const CONNECTING = 0
@@ -45,6 +45,7 @@ class WebSocket extends EventTarget {
   #pendingSends = [] // [{ id, resolve, reject }] in id order (sendAsync)
   #blobChain = null // ordering for Blob sends
   #iterators = null // Set of live async iterators, made on first use
+  #closeFired = false // whether 'close' was dispatched
 
   static {
     isWebSocket = (value) => value !== null && typeof value === 'object' && #url in value
@@ -76,7 +77,7 @@ class WebSocket extends EventTarget {
     this.#url = parsed.href
     this.#origin = parsed.origin
     const list = parseProtocols(protocols)
-    const native = toNativeOptions(options, list)
+    const native = webSocketOptions(options, list)
     // user:password@ in the URL: sent as Basic auth, never handed to the native side.
     const dialUrl = dialUrlSendingCredentials(parsed, native)
     this.#native = new NativeWebSocket(dialUrl, native, (batch) => this[kDispatch](batch))
@@ -247,36 +248,56 @@ class WebSocket extends EventTarget {
         while (this.#pendingSends.length && this.#pendingSends[0].id <= ev.id) this.#pendingSends.shift().resolve()
         break
       }
-      case 'error': {
-        // The connection failed: the spec makes it CLOSED before 'error'
-        // (the native side always follows an error with its close).
-        this.#readyState = CLOSED
-        const error = new Error(ev.message)
-        error.code = 'CLAWSOCK_' + String(ev.kind || 'error').toUpperCase().replace(/-/g, '_')
-        if (ev.status != null) error.status = ev.status
-        this.dispatchEvent(new ErrorEvent('error', { message: ev.message, error }))
+      case 'error':
+        this.#error(ev.message, ev.kind, ev.status)
         break
-      }
-      case 'close': {
-        this.#readyState = CLOSED
-        const pending = this.#pendingSends.splice(0)
-        for (const p of pending) {
-          const err = new Error(`WebSocket closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''}) before the message was written`)
-          err.code = ev.code
-          p.reject(err)
-        }
+      case 'close':
+        this.#closed(ev.code, ev.reason, ev.wasClean)
+        break
+      case 'terminal':
+        // The session's last event. A socket that never opened gets its
+        // close here: 1006 after a failed attempt, or after close() while
+        // connecting (which fails the connection, as the spec says).
         try {
-          this.#native.release()
+          if (!this.#closeFired) {
+            if (ev.kind === 'user-closed') {
+              const message = 'WebSocket was closed before the connection was established'
+              this.#error(message, 'aborted', null)
+              this.#closed(1006, message, false)
+            } else {
+              this.#closed(ev.code, ev.reason, false)
+            }
+          }
         } finally {
-          const failure = ev.wasClean ? null : Object.assign(new Error(`WebSocket closed abnormally (${ev.code}): ${ev.reason}`), { code: ev.code, reason: ev.reason })
-          const iterators = this.#iterators
-          this.#iterators = null
-          if (iterators !== null) for (const it of iterators) it.end(failure)
-          this.dispatchEvent(new CloseEvent('close', { code: ev.code, reason: ev.reason, wasClean: ev.wasClean }))
+          this.#native.release()
         }
         break
-      }
     }
+  }
+
+  // The connection failed: the spec makes it CLOSED before 'error' (a
+  // failure's error is always followed by its close).
+  #error(message, kind, status) {
+    this.#readyState = CLOSED
+    const error = new Error(message)
+    error.code = 'CLAWSOCK_' + String(kind || 'error').toUpperCase().replace(/-/g, '_')
+    if (status != null) error.status = status
+    this.dispatchEvent(new ErrorEvent('error', { message, error }))
+  }
+
+  #closed(code, reason, wasClean) {
+    this.#readyState = CLOSED
+    this.#closeFired = true
+    for (const p of this.#pendingSends.splice(0)) {
+      const err = new Error(`WebSocket closed (${code}${reason ? ` ${reason}` : ''}) before the message was written`)
+      err.code = code
+      p.reject(err)
+    }
+    const failure = wasClean ? null : Object.assign(new Error(`WebSocket closed abnormally (${code}): ${reason}`), { code, reason })
+    const iterators = this.#iterators
+    this.#iterators = null
+    if (iterators !== null) for (const it of iterators) it.end(failure)
+    this.dispatchEvent(new CloseEvent('close', { code, reason, wasClean }))
   }
 }
 

@@ -8,8 +8,12 @@
 //!   and close-code rules.
 //! - [`reconnect`]: pure reconnect policy: backoff with jitter, final close
 //!   codes, the flapping guard and the bounded send queue.
+//! - [`session`]: the one connection lifecycle every client runs (dial,
+//!   open, run, close, ask the supervisor, wait, dial again), with an
+//!   application protocol plugged in as a pure state machine, and the typed
+//!   events it reports to JS.
 //! - [`gateway`]: the OpenClaw gateway protocol: frames, device identity,
-//!   auth selection, the handshake and the client actor.
+//!   auth selection, the handshake, and the protocol state machine.
 //! - `bindings`: the napi layer. It only converts values and dispatches.
 //! - [`cli`]: the diagnostics behind the `clawsock` command.
 //!
@@ -19,6 +23,7 @@ pub mod cli;
 pub mod gateway;
 pub mod reconnect;
 pub mod runtime;
+pub mod session;
 pub mod transport;
 
 #[cfg(not(test))]

@@ -4,7 +4,10 @@
 // a conforming library refuses to produce.
 //
 // Paths (query strings in brackets):
-//   /reject/<status>[?body=B]     HTTP <status> instead of 101 (body "forbidden by test" for 403)
+//   /reject/<status>[?body=B][&retryAfter=V]  HTTP <status> instead of 101 (body "forbidden by
+//                                 test" for 403), with `Retry-After: V` when asked
+//   /fresh?token=N&accept=K       echo if N >= K; otherwise open and close 4000 "stale token"
+//                                 (a server that only takes the latest ticket)
 //   /hang                         accept TCP, read the request, never answer
 //   /drop-mid-frame[?rst=1]       101, then the first half of a text frame, then destroy the
 //                                 socket (FIN; rst=1: TCP RST)
@@ -279,6 +282,7 @@ function createFaultServer({ tls, host = '127.0.0.1' } = {}) {
         'Content-Type: text/plain; charset=utf-8\r\n' +
         `Content-Length: ${b.length}\r\n` +
         'X-Fault: reject\r\n' +
+        (q.get('retryAfter') !== null ? `Retry-After: ${q.get('retryAfter')}\r\n` : '') +
         'Connection: close\r\n\r\n'), b]));
       return;
     }
@@ -307,7 +311,9 @@ function createFaultServer({ tls, host = '127.0.0.1' } = {}) {
     ws.on('close', (code, reason) => log({ conn, path, type: 'close', code, reason: reason.toString('utf8') }));
     ws.on('ping', (data) => log({ conn, path, type: 'ping', size: data.length }));
 
-    if (path === '/echo') {
+    if (path === '/fresh' && Number(q.get('token')) < Number(q.get('accept'))) {
+      ws.close(4000, 'stale token');
+    } else if (path === '/echo' || path === '/fresh') {
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
     } else if (path === '/headers') {
       ws.send(JSON.stringify(req.headers));

@@ -58,7 +58,11 @@ import { GatewayClient, GatewayError, DeviceIdentity, type GatewayPausedInfo } f
 
 export async function operator(url: string, token: string): Promise<number> {
   const identity = DeviceIdentity.loadOrCreate('/tmp/device.json')
-  const client = new GatewayClient({ url, token, identity, clientName: 'cli', mode: 'cli', scopes: ['operator.read'] })
+  const client = new GatewayClient({
+    url, token, identity, clientName: 'cli', mode: 'cli', scopes: ['operator.read'],
+    handshakeTimeout: 10_000, reconnect: { initialDelay: 250, maxDelay: 5_000, flapThreshold: 3 },
+  })
+  client.on('reconnecting', ({ attempt, delay }) => console.log(`retry #${attempt} in ${delay} ms`))
   client.on('tick', (payload, frame) => console.log(frame.seq, payload))
   client.on('gap', ({ expected, received }) => console.log(expected, received))
   client.on('paused', (p: GatewayPausedInfo) => console.error(p.detailCode, p.nextStep))

@@ -77,7 +77,7 @@ function clientOptions(url, o, env = process.env) {
     mode: o.mode,
     connectChallengeTimeoutMs: timeout,
     connectTimeoutMs: timeout,
-    handshakeTimeoutMs: timeout,
+    handshakeTimeout: timeout,
     requestTimeoutMs: timeout,
     tls: Object.keys(tls).length ? tls : undefined,
   }

@@ -125,7 +125,7 @@ async function watchCommand(argv, io) {
       })
       client.on('gap', (g) => log('gap', { expected: g.expected, received: g.received }, `seq gap: expected ${g.expected}, received ${g.received} (${g.received - g.expected} event(s) missed; re-fetch state)`))
       client.on('disconnect', (d) => log('disconnect', { code: d.code, reason: d.reason, byServer: d.byServer, phase: d.phase }, `disconnected${d.phase ? ` during ${d.phase}` : ''}: ${native.describeClose(d.code, d.code === 1006 ? '' : d.reason || '', true)}`))
-      client.on('reconnecting', (r) => log('reconnecting', { attempt: r.attempt, delayMs: r.delayMs }, `reconnecting: attempt ${r.attempt} in ${fmtMs(r.delayMs)}`))
+      client.on('reconnecting', (r) => log('reconnecting', { attempt: r.attempt, delayMs: r.delay }, `reconnecting: attempt ${r.attempt} in ${fmtMs(r.delay)}`))
       client.on('error', (e) => log('error', { kind: e.kind, message: e.message }, `error (${e.kind}): ${e.message}`))
       client.on('paused', (p) => {
         paused = { detailCode: p.detailCode, message: p.message, nextStep: p.nextStep }

@@ -2,7 +2,8 @@
 //!
 //! Text messages become JS strings, binary messages become Buffers over the
 //! received bytes (never copied: the Buffer keeps the Rust allocation alive
-//! and frees it when collected), control events become plain objects.
+//! and frees it when collected), session events become plain objects
+//! (`events.rs`).
 //! Large ASCII texts become external strings over the received bytes, where
 //! the runtime has them ([`external_text`]).
 //!
@@ -300,17 +301,21 @@ impl ToNapiValue for Batch {
                     let b = t.as_bytes();
                     unsafe { js_string(env, b, b.is_ascii())? }
                 }
+                InboundEvent::Sent { id, bytes, notify } => unsafe {
+                    super::events::sent(env, *id, *bytes, *notify)?
+                },
                 _ => {
                     // Moved into JS; a placeholder (no allocation) stays behind.
-                    match std::mem::replace(
-                        &mut events[i],
-                        InboundEvent::Control(serde_json::Value::Null),
-                    ) {
+                    let placeholder = InboundEvent::Sent {
+                        id: 0,
+                        bytes: 0,
+                        notify: false,
+                    };
+                    match std::mem::replace(&mut events[i], placeholder) {
                         InboundEvent::Text(t) => unsafe { external_text::create(env, t.into())? },
                         InboundEvent::Binary(b) => unsafe { js_buffer(env, b)? },
-                        InboundEvent::Control(v) => unsafe {
-                            serde_json::Value::to_napi_value(env, v)?
-                        },
+                        InboundEvent::Session(ev) => unsafe { super::events::event(env, *ev)? },
+                        InboundEvent::Sent { .. } => unreachable!("handled above"),
                     }
                 }
             };

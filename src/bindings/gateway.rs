@@ -1,21 +1,18 @@
-//! `NativeGatewayClient`: the native half of the JS `GatewayClient`. It
-//! converts options and dispatches to the actor in `gateway::client`; the
-//! actor's events reach JS as one array per wake-up (see `batch.rs`).
+//! `NativeGatewayClient`: the native half of the JS `GatewayClient`: a
+//! session with the gateway protocol plugged in. It converts options and
+//! dispatches; events reach JS as one array per wake-up (see `batch.rs`).
 
-use napi::CleanupEnvHook;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde_json::json;
-use std::sync::Arc;
 
-use super::batch::{Batch, Waker, release_socket};
+use super::batch::Batch;
 use super::identity::NativeDeviceIdentity;
 use super::options::{ms, payload_bytes, tls_options};
-use crate::gateway::client::{self, ClientOptions, GatewayClientHandle, error_json};
-use crate::gateway::{Credentials, DeviceTokenStore};
-use crate::reconnect::Jitter;
-use crate::runtime;
-use crate::transport::Inbox;
+use super::reconnecting::NativeReconnectOptions;
+use super::session::NativeSession;
+use crate::gateway::{ClientOptions, Credentials, DeviceTokenStore, GatewayError, GatewayProtocol};
+use crate::session::Target;
 
 /// Gateway client options as the JS layer passes them (checked and
 /// defaulted there; absent means the Rust default).
@@ -66,14 +63,9 @@ pub struct NativeGatewayOptions {
     pub handshake_timeout_ms: Option<f64>,
     /// false: never reconnect
     pub reconnect: Option<bool>,
-    /// ms
-    pub reconnect_initial_delay_ms: Option<f64>,
-    /// ms
-    pub reconnect_max_delay_ms: Option<f64>,
-    /// count; absent = unlimited
-    pub reconnect_max_retries: Option<f64>,
-    /// 'full' | 'equal' | 'none'
-    pub reconnect_jitter: Option<String>,
+    /// Backoff and flapping settings, as `ReconnectingWebSocket` takes them
+    /// (and `askHandshake`, `askTarget`).
+    pub reconnect_options: Option<NativeReconnectOptions>,
     /// Largest inbound frame in bytes.
     pub max_payload: Option<f64>,
     /// PEM strings.
@@ -137,29 +129,11 @@ impl NativeGatewayOptions {
             o.transport.max_payload = payload_bytes(m);
         }
         o.transport.tls = tls_options(self.ca, self.reject_unauthorized, self.servername);
-        let b = &mut o.supervisor.backoff;
-        if let Some(t) = self.reconnect_initial_delay_ms {
-            b.initial_delay = ms(t);
-        }
-        if let Some(t) = self.reconnect_max_delay_ms {
-            b.max_delay = ms(t);
-        }
-        if let Some(n) = self.reconnect_max_retries {
-            b.max_retries = Some(n.max(0.0).min(u32::MAX as f64) as u32);
+        if let Some(r) = &self.reconnect_options {
+            r.apply(&mut o.supervisor)?;
         }
         if self.reconnect == Some(false) {
-            b.max_retries = Some(0);
-        }
-        match self.reconnect_jitter.as_deref() {
-            None | Some("full") => {}
-            Some("equal") => b.jitter = Jitter::Equal,
-            Some("none") => b.jitter = Jitter::None,
-            Some(other) => {
-                return Err(Error::new(
-                    Status::InvalidArg,
-                    format!("reconnect.jitter must be 'full', 'equal' or 'none', got '{other}'"),
-                ));
-            }
+            o.supervisor.backoff.max_retries = Some(0);
         }
         o.validate()
             .map_err(|e| Error::new(Status::InvalidArg, e))?;
@@ -167,17 +141,10 @@ impl NativeGatewayOptions {
     }
 }
 
-struct Shared {
-    inbox: Arc<Inbox>,
-    waker: Waker,
-    handle: GatewayClientHandle,
-}
-
 /// The native gateway client. JS owns one per `GatewayClient`.
 #[napi]
 pub struct NativeGatewayClient {
-    shared: Arc<Shared>,
-    cleanup: Option<CleanupEnvHook<Arc<Shared>>>,
+    native: NativeSession<GatewayProtocol>,
 }
 
 #[napi]
@@ -191,28 +158,23 @@ impl NativeGatewayClient {
         identity: Option<&NativeDeviceIdentity>,
         on_batch: Function<Batch, ()>,
     ) -> Result<Self> {
+        let asks = options
+            .reconnect_options
+            .as_ref()
+            .map(|r| (r.ask_handshake == Some(true), r.ask_target == Some(true)))
+            .unwrap_or_default();
         let opts = options.into_core(identity)?;
-        let (waker, inbox) = Waker::attached(&on_batch, &opts.transport)?;
-        let handle = client::spawn(opts, inbox.clone(), runtime::handle());
-        let shared = Arc::new(Shared {
-            inbox,
-            waker,
-            handle,
-        });
-        let cleanup = env.add_env_cleanup_hook(shared.clone(), |s| {
-            s.waker.release();
-            s.inbox.close();
-            s.handle.close();
-        })?;
+        let (mut cfg, proto) = GatewayProtocol::new(opts);
+        (cfg.ask_handshake, cfg.ask_target) = asks;
         Ok(NativeGatewayClient {
-            shared,
-            cleanup: Some(cleanup),
+            native: NativeSession::start(&env, cfg, proto, &on_batch)?,
         })
     }
 
     /// Makes a request. `params` is JSON text (or absent); `timeoutMs`
-    /// absent means no timeout. Returns `{id}`, or `{error}` when it failed
-    /// at once (empty method, stopped, over `policy.maxPayload`).
+    /// absent means no timeout. Returns the request id; throws the
+    /// `GatewayError` fields (as JSON in the message) when it failed at once
+    /// (empty method, stopped, paused, over `policy.maxPayload`).
     #[napi]
     pub fn request(
         &self,
@@ -220,51 +182,94 @@ impl NativeGatewayClient {
         params: Option<String>,
         timeout_ms: Option<f64>,
         expect_final: bool,
-    ) -> serde_json::Value {
+    ) -> NativeRequest {
         let timeout = timeout_ms.filter(|t| t.is_finite()).map(ms);
-        match self
-            .shared
-            .handle
-            .request(&method, params.as_deref(), timeout, expect_final)
-        {
-            Ok(id) => json!({ "id": id }),
-            Err(e) => json!({ "error": error_json(&e) }),
+        let r = self.native.session.with_protocol(|p, now, out| {
+            p.request(&method, params.as_deref(), timeout, expect_final, now, out)
+        });
+        match r {
+            Ok(id) => NativeRequest {
+                id: Some(id),
+                error: None,
+            },
+            Err(e) => NativeRequest {
+                id: None,
+                error: Some(error_fields(&e)),
+            },
         }
     }
 
     /// Forgets a request (aborted in JS). Nothing is sent to the gateway.
     #[napi]
     pub fn cancel(&self, id: String) {
-        self.shared.handle.cancel(&id);
+        self.native.session.with_protocol(|p, _, _| p.cancel(&id));
     }
 
-    /// Closes cleanly and stops; the last event is `closed`.
+    /// Closes cleanly (1000) and stops; the last event is `terminal`.
     #[napi]
     pub fn close(&self) {
-        self.shared.handle.close();
+        self.native.session.close(Some(1000), String::new());
+    }
+
+    /// The next attempt's URL and token, after a `dial` event.
+    #[napi]
+    pub fn set_target(&self, url: String, token: Option<String>) {
+        self.native.session.set_target(Ok(Target {
+            url,
+            token,
+            ..Target::default()
+        }));
+    }
+
+    /// Fails the next attempt with `message` (the caller's function threw).
+    #[napi]
+    pub fn fail_target(&self, message: String) {
+        self.native.session.set_target(Err(message));
+    }
+
+    /// The verdict for an `error` event with `verdict: true`.
+    #[napi]
+    pub fn decide(&self, is_final: bool) {
+        self.native.session.decide(is_final);
     }
 
     /// Connects again after a pause.
     #[napi]
     pub fn resume(&self) {
-        self.shared.handle.resume();
+        self.native.session.resume();
     }
 
     /// Whether this client keeps Node's event loop alive. JS turns it off
     /// while paused (no socket is open then) and on again on `resume()`.
     #[napi]
     pub fn set_ref(&self, env: Env, on: bool) -> Result<()> {
-        self.shared.waker.set_ref(&env, on)
+        self.native.waker.set_ref(&env, on)
     }
 
-    /// Called by JS after the `closed` event: stop holding the event loop.
+    /// Called by JS after the `terminal` event: stop holding the event loop.
     #[napi]
     pub fn release(&mut self, env: Env) -> Result<()> {
-        release_socket(
-            &env,
-            &self.shared.waker,
-            &self.shared.inbox,
-            &mut self.cleanup,
-        )
+        self.native.release(&env)
     }
+}
+
+/// The outcome of `request()`: an id, or the error it failed with at once.
+#[napi(object)]
+pub struct NativeRequest {
+    /// The request id.
+    pub id: Option<String>,
+    /// The `GatewayError` fields.
+    pub error: Option<serde_json::Value>,
+}
+
+/// A `GatewayError` as the JS `GatewayError` fields.
+fn error_fields(e: &GatewayError) -> serde_json::Value {
+    json!({
+        "code": e.code,
+        "message": e.message,
+        "details": e.details,
+        "retryable": e.retryable,
+        "retryAfterMs": e.retry_after_ms,
+        "method": e.method,
+    })
 }

@@ -1,10 +1,20 @@
-//! The napi layer: converts JS values to Rust and back, and dispatches.
-//! No protocol or policy logic lives here.
+//! The napi layer: converts JS values to Rust and back, and dispatches to
+//! the session core. No protocol, policy or lifecycle logic lives here.
+//!
+//! - `websocket`, `reconnecting`, `gateway`: the three native client
+//!   classes, each a session ([`crate::session`]) with its settings.
+//! - `session`: what the three share (start, teardown hook, release).
+//! - `options`: JS option objects → core settings (checked in `lib/options.js`).
+//! - `batch`, `events`: the crossing into JS, one array per wake-up, and the
+//!   one place where core events get their JS names.
+//! - `identity`, `cli`: `DeviceIdentity` and the CLI's native helpers.
 
 mod batch;
 mod cli;
+mod events;
 mod gateway;
 mod identity;
 mod options;
 mod reconnecting;
+mod session;
 mod websocket;

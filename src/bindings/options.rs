@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use napi_derive::napi;
 
+use napi::{Error, Status};
+
+use crate::reconnect::Jitter;
 use crate::transport::{ConnectOptions, TlsOptions};
 
 /// Connection options as the JS layer passes them (all optional).
@@ -53,6 +56,20 @@ pub(crate) fn header_pairs(pairs: Vec<Vec<String>>) -> Vec<(String, String)> {
             (kv.pop().unwrap(), v)
         })
         .collect()
+}
+
+/// A JS `jitter` name (absent: full). `lib/options.js` has checked it; an
+/// unknown name here is a bug between the two layers, reported, not guessed.
+pub(crate) fn jitter(name: Option<&str>) -> napi::Result<Jitter> {
+    match name {
+        None | Some("full") => Ok(Jitter::Full),
+        Some("equal") => Ok(Jitter::Equal),
+        Some("none") => Ok(Jitter::None),
+        Some(other) => Err(Error::new(
+            Status::InvalidArg,
+            format!("clawsock: reconnect.jitter must be 'full', 'equal' or 'none', got '{other}'"),
+        )),
+    }
 }
 
 /// The TLS options from their JS names (`rejectUnauthorized` defaults to true).

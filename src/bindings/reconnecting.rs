@@ -1,22 +1,21 @@
 //! `NativeReconnectingWebSocket`: the native half of the JS
-//! `ReconnectingWebSocket` class. The loop itself is
-//! [`crate::reconnect::driver`]; this file converts values and dispatches.
-
-use std::sync::Arc;
+//! `ReconnectingWebSocket` class: a session with no application protocol.
+//! The loop itself is [`crate::session::driver`]; this file converts values
+//! and dispatches.
 
 use bytes::Bytes;
-use napi::CleanupEnvHook;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::batch::{Batch, Waker, release_socket};
-use super::options::{NativeConnectOptions, ms};
-use crate::reconnect::driver::{Driver, DriverConfig, SendOutcome};
+use super::batch::Batch;
+use super::options::{NativeConnectOptions, header_pairs, jitter, ms};
+use super::session::NativeSession;
 use crate::reconnect::{
-    BackoffConfig, ClosePolicy, Jitter, OverflowPolicy, QueueConfig, SupervisorConfig,
+    ClosePolicy, DEFAULT_FINAL_CODES, OverflowPolicy, QueueConfig, SupervisorConfig,
 };
-use crate::runtime;
-use crate::transport::{Inbox, Outgoing};
+use crate::session::{Plain, SendOutcome, SessionConfig, Target};
+use crate::transport::ConnectOptions;
+use crate::transport::Outgoing;
 
 /// Reconnect and queue settings as the JS layer passes them (all optional;
 /// the JS layer has already checked them and named any bad one).
@@ -40,6 +39,12 @@ pub struct NativeReconnectOptions {
     /// JS decides final codes: the driver waits for `decide()` after each
     /// close by the server.
     pub ask_final: Option<bool>,
+    /// JS decides which failed dials are final (`isFinalHandshakeError`):
+    /// the driver waits for `decide()` after each.
+    pub ask_handshake: Option<bool>,
+    /// JS supplies the URL, headers and subprotocols before every attempt
+    /// (functions): the driver emits `dial` and waits for `setTarget()`.
+    pub ask_target: Option<bool>,
     /// 0 disables the flapping guard
     pub flap_threshold: Option<f64>,
     /// ms
@@ -61,8 +66,10 @@ fn count(v: f64) -> usize {
 }
 
 impl NativeReconnectOptions {
-    fn into_core(self) -> (SupervisorConfig, QueueConfig, bool) {
-        let mut b = BackoffConfig::default();
+    /// Sets the backoff and the flapping guard of `s` (what
+    /// `ReconnectingWebSocket` and `GatewayClient` share).
+    pub(crate) fn apply(&self, s: &mut SupervisorConfig) -> Result<()> {
+        let b = &mut s.backoff;
         if let Some(v) = self.initial_delay {
             b.initial_delay = ms(v);
         }
@@ -72,23 +79,28 @@ impl NativeReconnectOptions {
         if let Some(v) = self.factor {
             b.factor = v;
         }
-        b.jitter = match self.jitter.as_deref() {
-            Some("equal") => Jitter::Equal,
-            Some("none") => Jitter::None,
-            _ => Jitter::Full,
-        };
-        b.max_retries = self
-            .max_retries
-            .filter(|v| v.is_finite() && *v < u32::MAX as f64)
-            .map(|v| v.max(0.0) as u32);
+        if self.jitter.is_some() {
+            b.jitter = jitter(self.jitter.as_deref())?;
+        }
+        if let Some(v) = self.max_retries {
+            b.max_retries = (v.is_finite() && v < u32::MAX as f64).then(|| v.max(0.0) as u32);
+        }
         if let Some(v) = self.stable_after {
             b.stable_after = ms(v);
         }
+        if let Some(v) = self.flap_threshold {
+            s.flap_threshold = v.max(0.0).min(u32::MAX as f64) as u32;
+        }
+        if let Some(v) = self.flap_window {
+            s.flap_window = ms(v);
+        }
+        Ok(())
+    }
+
+    fn into_core(self, url: String, connect: ConnectOptions) -> Result<SessionConfig> {
+        let mut s = SupervisorConfig::default();
+        self.apply(&mut s)?;
         let ask_final = self.ask_final.unwrap_or(false);
-        let mut s = SupervisorConfig {
-            backoff: b,
-            ..SupervisorConfig::default()
-        };
         if ask_final {
             s.close_policy = ClosePolicy::new().with_final_codes([]);
         } else if let Some(codes) = self.final_codes {
@@ -98,12 +110,6 @@ impl NativeReconnectOptions {
                     .filter_map(|c| u16::try_from(c).ok())
                     .collect::<Vec<_>>(),
             );
-        }
-        if let Some(v) = self.flap_threshold {
-            s.flap_threshold = v.max(0.0).min(u32::MAX as f64) as u32;
-        }
-        if let Some(v) = self.flap_window {
-            s.flap_window = ms(v);
         }
         let mut q = QueueConfig::default();
         if let Some(v) = self.max_messages {
@@ -115,7 +121,15 @@ impl NativeReconnectOptions {
         if self.overflow.as_deref() == Some("drop-oldest") {
             q.overflow = OverflowPolicy::DropOldest;
         }
-        (s, q, ask_final)
+        Ok(SessionConfig {
+            url,
+            connect,
+            supervisor: s,
+            queue: q,
+            ask_final,
+            ask_handshake: self.ask_handshake.unwrap_or(false),
+            ask_target: self.ask_target.unwrap_or(false),
+        })
     }
 }
 
@@ -135,10 +149,7 @@ pub struct NativeSendOutcome {
 /// The native reconnecting client. JS owns one per `ReconnectingWebSocket`.
 #[napi]
 pub struct NativeReconnectingWebSocket {
-    driver: Driver,
-    waker: Waker,
-    inbox: Arc<Inbox>,
-    cleanup: Option<CleanupEnvHook<(Driver, Waker, Arc<Inbox>)>>,
+    native: NativeSession<Plain>,
     outcome: Option<NativeSendOutcome>,
 }
 
@@ -154,36 +165,15 @@ impl NativeReconnectingWebSocket {
         on_batch: Function<Batch, ()>,
     ) -> Result<Self> {
         let connect = options.unwrap_or_default().into_core();
-        let (supervisor, queue, ask_final) = reconnect.unwrap_or_default().into_core();
-        let (waker, inbox) = Waker::attached(&on_batch, &connect)?;
-        let cfg = DriverConfig {
-            url,
-            connect,
-            supervisor,
-            queue,
-            ask_final,
-        };
-        let driver = Driver::start(cfg, inbox.clone(), runtime::handle())
-            .map_err(|e| Error::new(Status::InvalidArg, format!("clawsock: {e}")))?;
-        let cleanup = env.add_env_cleanup_hook(
-            (driver.clone(), waker.clone(), inbox.clone()),
-            |(driver, waker, inbox)| {
-                waker.release();
-                inbox.close();
-                driver.abort();
-            },
-        )?;
+        let cfg = reconnect.unwrap_or_default().into_core(url, connect)?;
         Ok(NativeReconnectingWebSocket {
-            driver,
-            waker,
-            inbox,
-            cleanup: Some(cleanup),
+            native: NativeSession::start(&env, cfg, Plain, &on_batch)?,
             outcome: None,
         })
     }
 
     fn send(&mut self, msg: Outgoing) -> f64 {
-        match self.driver.send(msg) {
+        match self.native.session.send(msg) {
             SendOutcome::Accepted { id } => id as f64,
             SendOutcome::AcceptedDropping {
                 id,
@@ -233,44 +223,75 @@ impl NativeReconnectingWebSocket {
     /// Stops for good in any state; the `terminal` event follows.
     #[napi]
     pub fn close(&self, code: Option<u32>, reason: Option<String>) {
-        self.driver
+        self.native
+            .session
             .close(code.map(|c| c as u16), reason.unwrap_or_default());
     }
 
-    /// The verdict for a `close` event with `verdict: true`.
+    /// The next attempt's URL, headers (`[name, value]` pairs) and
+    /// subprotocols, after a `dial` event (absent: the constructor's).
+    #[napi]
+    pub fn set_target(
+        &self,
+        url: String,
+        headers: Option<Vec<Vec<String>>>,
+        protocols: Option<Vec<String>>,
+    ) {
+        self.native.session.set_target(Ok(Target {
+            url,
+            headers: headers.map(header_pairs),
+            protocols,
+            token: None,
+        }));
+    }
+
+    /// Fails the next attempt with `message` (the caller's function threw).
+    #[napi]
+    pub fn fail_target(&self, message: String) {
+        self.native.session.set_target(Err(message));
+    }
+
+    /// The verdict for a `close` or `error` event with `verdict: true`.
     #[napi]
     pub fn decide(&self, is_final: bool) {
-        self.driver.decide(is_final);
+        self.native.session.decide(is_final);
     }
 
     /// Messages waiting in the send queue.
     #[napi(getter)]
     pub fn queued_messages(&self) -> f64 {
-        self.driver.queued().0 as f64
+        self.native.session.queued().0 as f64
     }
 
     /// Bytes waiting in the send queue.
     #[napi(getter)]
     pub fn queued_bytes(&self) -> f64 {
-        self.driver.queued().1 as f64
+        self.native.session.queued().1 as f64
     }
 
     /// Whether `release()` ran: the client no longer holds the event loop.
     #[napi(getter)]
     pub fn released(&self) -> bool {
-        self.cleanup.is_none()
+        self.native.released()
     }
 
     /// Opts in to joined text runs in batches (see `batch.rs`). Call right
     /// after construction, before returning to the event loop.
     #[napi]
     pub fn join_text_runs(&self) {
-        self.waker.join_text_runs(true);
+        self.native.waker.join_text_runs(true);
     }
 
     /// Called by JS after the `terminal` event: stop holding the event loop.
     #[napi]
     pub fn release(&mut self, env: Env) -> Result<()> {
-        release_socket(&env, &self.waker, &self.inbox, &mut self.cleanup)
+        self.native.release(&env)
     }
+}
+
+/// The close codes after which a `ReconnectingWebSocket` stops by default
+/// (JS falls back to them when a `finalCodes` function throws).
+#[napi]
+pub fn default_final_codes() -> Vec<u32> {
+    DEFAULT_FINAL_CODES.iter().map(|&c| u32::from(c)).collect()
 }

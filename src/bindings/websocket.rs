@@ -1,106 +1,34 @@
-//! `NativeWebSocket`: the native half of the JS `WebSocket` class.
-
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+//! `NativeWebSocket`: the native half of the JS `WebSocket` class: a
+//! session with no application protocol that never reconnects.
 
 use bytes::Bytes;
-use napi::CleanupEnvHook;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use serde_json::json;
-use tokio::sync::Notify;
 
-use super::batch::{Batch, Waker, release_socket};
+use super::batch::Batch;
 use super::options::NativeConnectOptions;
-use crate::runtime;
-use crate::transport::{self, ConnectOptions, Connection, InboundEvent, Inbox, Outgoing};
-
-struct Shared {
-    inbox: Arc<Inbox>,
-    conn: Mutex<Option<Connection>>,
-    aborted: AtomicBool,
-    abort: Notify,
-    waker: Waker,
-}
-
-impl Shared {
-    fn push(&self, v: serde_json::Value) {
-        self.inbox.push(InboundEvent::Control(v));
-    }
-
-    /// Ends the socket at once (worker teardown, or `close()` while connecting).
-    fn abort(&self) {
-        self.aborted.store(true, Ordering::Release);
-        self.abort.notify_one();
-        if let Some(c) = self.conn.lock().unwrap().as_ref() {
-            c.abort();
-        }
-    }
-}
+use super::session::NativeSession;
+use crate::reconnect::{BackoffConfig, ClosePolicy, SupervisorConfig};
+use crate::session::NotSent;
+use crate::session::{Plain, SessionConfig};
+use crate::transport::Outgoing;
 
 /// The native socket. JS owns one per `WebSocket` object.
 #[napi]
 pub struct NativeWebSocket {
-    shared: Arc<Shared>,
-    cleanup: Option<CleanupEnvHook<Arc<Shared>>>,
+    native: NativeSession<Plain>,
 }
 
-fn run(url: String, opts: ConnectOptions, shared: Arc<Shared>) -> impl Future<Output = ()> {
-    // The dial's state and the options live in a box that is freed once the
-    // connection is open. What a future captures keeps its space for the
-    // future's whole life, and this one lives as long as the connection.
-    let opening = Box::pin(open(url, opts, shared.clone()));
-    async move {
-        let Some(conn) = opening.await else {
-            return;
-        };
-        let close = conn.await;
-        if let Some(err) = &close.error {
-            shared.push(json!({"type": "error", "message": err, "kind": "connection"}));
-        }
-        shared.push(close.to_event());
-    }
-}
-
-/// Dials; on success announces `open` and returns the connection future,
-/// on failure pushes `error` and `close`.
-async fn open(
-    url: String,
-    opts: ConnectOptions,
-    shared: Arc<Shared>,
-) -> Option<impl Future<Output = transport::CloseInfo> + use<>> {
-    let attempt = transport::connect(&url, &opts);
-    let result = tokio::select! {
-        r = attempt => r,
-        _ = shared.abort.notified() => Err(transport::ConnectError::new(
-            transport::ConnectErrorKind::Aborted,
-            "WebSocket was closed before the connection was established",
-        )),
-    };
-    match result {
-        Err(e) => {
-            shared.push(json!({
-                "type": "error",
-                "message": e.message,
-                "kind": e.kind.as_str(),
-                "status": e.status,
-            }));
-            shared.push(json!({
-                "type": "close", "code": 1006, "reason": e.message, "wasClean": false, "byServer": false,
-            }));
-            None
-        }
-        Ok((stream, info)) => {
-            let (conn, run) = transport::start_connection(stream, &opts, shared.inbox.clone());
-            *shared.conn.lock().unwrap() = Some(conn.clone());
-            if shared.aborted.load(Ordering::Acquire) {
-                conn.abort();
-            }
-            shared.push(json!({
-                "type": "open", "protocol": info.protocol, "extensions": info.extensions,
-            }));
-            Some(run)
-        }
+/// The settings of a socket that never reconnects.
+pub(crate) fn no_reconnect() -> SupervisorConfig {
+    SupervisorConfig {
+        backoff: BackoffConfig {
+            max_retries: Some(0),
+            ..BackoffConfig::default()
+        },
+        close_policy: ClosePolicy::new().with_final_codes([]),
+        flap_threshold: 0,
+        ..SupervisorConfig::default()
     }
 }
 
@@ -114,38 +42,27 @@ impl NativeWebSocket {
         options: Option<NativeConnectOptions>,
         on_batch: Function<Batch, ()>,
     ) -> Result<Self> {
-        let opts = options.unwrap_or_default().into_core();
-        let (waker, inbox) = Waker::attached(&on_batch, &opts)?;
-        let shared = Arc::new(Shared {
-            inbox,
-            conn: Mutex::new(None),
-            aborted: AtomicBool::new(false),
-            abort: Notify::new(),
-            waker,
-        });
-        let cleanup = env.add_env_cleanup_hook(shared.clone(), |s| {
-            s.waker.release();
-            s.inbox.close();
-            s.abort();
-        })?;
-        runtime::handle().spawn(run(url, opts, shared.clone()));
+        let cfg = SessionConfig {
+            url,
+            connect: options.unwrap_or_default().into_core(),
+            supervisor: no_reconnect(),
+            ..SessionConfig::default()
+        };
         Ok(NativeWebSocket {
-            shared,
-            cleanup: Some(cleanup),
+            native: NativeSession::start(&env, cfg, Plain, &on_batch)?,
         })
     }
 
-    /// Sends on the open connection (borrowed under the lock, not cloned:
-    /// this runs once per message); the message id, or -1 if closing.
+    /// Sends on the open connection; the message id, or -1 if closing.
     fn send(&self, msg: Outgoing, notify: bool) -> Result<f64> {
-        let conn = self.shared.conn.lock().unwrap();
-        let conn = conn.as_ref().ok_or_else(|| {
-            Error::new(
+        match self.native.session.send_now(msg, notify) {
+            Ok(id) => Ok(id as f64),
+            Err(NotSent::Closing) => Ok(-1.0),
+            Err(NotSent::NotOpen) => Err(Error::new(
                 Status::InvalidArg,
                 "InvalidStateError: the WebSocket is not open yet",
-            )
-        })?;
-        Ok(conn.send(msg, notify).map(|id| id as f64).unwrap_or(-1.0))
+            )),
+        }
     }
 
     /// Queues a text message; returns its id, or -1 if the socket is closing.
@@ -163,46 +80,33 @@ impl NativeWebSocket {
     /// Starts the close handshake, or abandons the connection attempt.
     #[napi]
     pub fn close(&self, code: Option<u32>, reason: Option<String>) {
-        let conn = self.shared.conn.lock().unwrap().clone();
-        match conn {
-            Some(c) => c.close(code.map(|c| c as u16), reason.unwrap_or_default()),
-            None => self.shared.abort(),
-        }
+        self.native
+            .session
+            .close(code.map(|c| c as u16), reason.unwrap_or_default());
     }
 
     /// Drops the connection without a close handshake (like ws's `terminate`).
     #[napi]
     pub fn terminate(&self) {
-        self.shared.abort();
+        self.native.session.abort();
     }
 
     /// Total bytes accepted for sending (JS subtracts what `sent` events report).
     #[napi(getter)]
     pub fn accepted_bytes(&self) -> f64 {
-        self.shared
-            .conn
-            .lock()
-            .unwrap()
-            .as_ref()
-            .map(|c| c.accepted_bytes() as f64)
-            .unwrap_or(0.0)
+        self.native.session.accepted_bytes() as f64
     }
 
     /// Opts in to joined text runs in batches (see `batch.rs`). Call right
     /// after construction, before returning to the event loop.
     #[napi]
     pub fn join_text_runs(&self) {
-        self.shared.waker.join_text_runs(true);
+        self.native.waker.join_text_runs(true);
     }
 
-    /// Called by JS after the close event: stop holding the event loop.
+    /// Called by JS after the final event: stop holding the event loop.
     #[napi]
     pub fn release(&mut self, env: Env) -> Result<()> {
-        release_socket(
-            &env,
-            &self.shared.waker,
-            &self.shared.inbox,
-            &mut self.cleanup,
-        )
+        self.native.release(&env)
     }
 }

@@ -357,19 +357,24 @@ async fn exchange(stream: Stream, opts: &ProbeOptions, run: &mut Run) -> Outcome
     let e = explain_close_code(info.code);
     tracing::info!(code = info.code, reason = %info.reason, by_server = !by_client, clean = info.was_clean, "probe: closed");
     let class = ExitClass::from_close(info.code, by_client, info.was_clean);
-    let close = json!({
-        "code": info.code,
-        "reason": info.reason,
-        "wasClean": info.was_clean,
-        "byServer": !by_client,
-        "initiatedBy": if by_client { "client" } else { "server" },
-        "openMs": ms(opened.elapsed()),
-        "meaning": e.meaning,
-        "category": e.category,
-        "openclaw": if by_client { None } else { e.openclaw },
-        "nextStep": if by_client { None } else { close_next_step(info.code) },
-        "error": info.error,
-    });
+    let close = serde_json::to_value(CloseReport {
+        code: info.code,
+        reason: &info.reason,
+        was_clean: info.was_clean,
+        by_server: !by_client,
+        initiated_by: if by_client { "client" } else { "server" },
+        open_ms: ms(opened.elapsed()),
+        meaning: e.meaning,
+        category: e.category,
+        openclaw: if by_client { None } else { e.openclaw },
+        next_step: if by_client {
+            None
+        } else {
+            close_next_step(info.code)
+        },
+        error: info.error.as_deref(),
+    })
+    .expect("a close report serializes");
     let mut event = close.clone();
     event["type"] = json!("close");
     (run.emit)(event);
@@ -443,10 +448,27 @@ fn drain(inbox: &Inbox, run: &mut Run) -> usize {
                     "truncated": b.len() > 64,
                 }));
             }
-            InboundEvent::Control(_) => {}
+            InboundEvent::Sent { .. } | InboundEvent::Session(_) => {}
         }
     }
     n
+}
+
+/// How the probed connection closed, as `--json` reports it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CloseReport<'a> {
+    code: u16,
+    reason: &'a str,
+    was_clean: bool,
+    by_server: bool,
+    initiated_by: &'static str,
+    open_ms: f64,
+    meaning: &'static str,
+    category: &'static str,
+    openclaw: Option<&'static str>,
+    next_step: Option<&'static str>,
+    error: Option<&'a str>,
 }
 
 fn b64(c: &CertificateDer<'_>) -> String {

@@ -1,6 +1,6 @@
-//! Pure reconnect policy: no I/O, no clock, no async runtime. An async driver
-//! (for the reconnecting WebSocket and for the gateway client) reports
-//! connection events to a [`Supervisor`] and follows its [`Decision`]s.
+//! Pure reconnect policy: no I/O, no clock, no async runtime. The session
+//! driver (`crate::session`) reports every connection's end to a
+//! [`Supervisor`] and follows its [`Decision`]s.
 //!
 //! - [`backoff`]: exponential backoff with jitter, reset only after a stable
 //!   connection.
@@ -8,9 +8,9 @@
 //!   code means.
 //! - [`flapping`]: stops a loop of connections the server closes right after
 //!   opening.
+//! - [`handshake`]: which failed upgrades are final, and `Retry-After`.
 //! - [`queue`]: the bounded queue for messages sent while disconnected.
 //! - [`supervisor`]: the state machine that combines them.
-//! - [`driver`]: the async driver that runs it over real connections.
 //!
 //! It exists because of a kick war: two clients with the same identity kept
 //! closing each other with 4001 "Replaced" and reconnecting 3 s later,
@@ -20,8 +20,8 @@
 //! `[0, 1)`, so every decision is deterministic and testable.
 
 pub mod backoff;
-pub mod driver;
 pub mod flapping;
+pub mod handshake;
 pub mod policy;
 pub mod queue;
 pub mod supervisor;

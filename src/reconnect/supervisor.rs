@@ -133,10 +133,16 @@ pub enum TerminalKind {
     Paused(String),
     /// This client was closed by its user ([`Supervisor::user_close`]).
     UserClosed,
+    /// An upgrade was refused in a way retrying cannot fix (an HTTP status
+    /// such as 401, or a rejected certificate).
+    HandshakeRejected {
+        /// The HTTP status, if the server answered with one.
+        status: Option<u16>,
+    },
 }
 
 impl TerminalKind {
-    /// `"final-code"`, `"flapping"`, `"retries-exhausted"`, `"paused"` or
+    /// `"final-code"`, `"flapping"`, `"retries-exhausted"`, `"paused"`, `"handshake-rejected"` or
     /// `"user-closed"`.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -145,6 +151,7 @@ impl TerminalKind {
             TerminalKind::RetriesExhausted => "retries-exhausted",
             TerminalKind::Paused(_) => "paused",
             TerminalKind::UserClosed => "user-closed",
+            TerminalKind::HandshakeRejected { .. } => "handshake-rejected",
         }
     }
 }
@@ -409,6 +416,26 @@ impl Supervisor {
         self.stats.connect_failures += 1;
         let last = format!("The last attempt failed: {error}");
         self.retry(1006, error, None, rand, last)
+    }
+
+    /// Reports a failed upgrade that retrying cannot fix: stops for good
+    /// with code 1006, `error` as the reason and `message` for the user.
+    pub fn handshake_rejected(
+        &mut self,
+        error: impl Into<String>,
+        status: Option<u16>,
+        message: impl Into<String>,
+    ) -> Decision {
+        if let Some(t) = &self.stopped {
+            return Decision::Terminal(t.clone());
+        }
+        self.stats.connect_failures += 1;
+        self.stop(Terminal {
+            code: 1006,
+            reason: error.into(),
+            message: message.into(),
+            kind: TerminalKind::HandshakeRejected { status },
+        })
     }
 
     /// Reports that the user closed the client: no more reconnects. Later

@@ -26,7 +26,6 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::SinkExt;
-use serde_json::json;
 use tokio::io::{AsyncRead, Join, ReadBuf, ReadHalf, WriteHalf};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -112,17 +111,6 @@ impl CloseInfo {
     /// "internal error" reason and error.
     pub fn task_failed() -> CloseInfo {
         abnormal("internal error: the connection task failed", false)
-    }
-
-    /// The JS-facing `close` control event.
-    pub fn to_event(&self) -> serde_json::Value {
-        json!({
-            "type": "close",
-            "code": self.code,
-            "reason": self.reason,
-            "wasClean": self.was_clean,
-            "byServer": self.by_server,
-        })
     }
 }
 
@@ -211,8 +199,8 @@ pub enum SendRefused {
 
 impl Connection {
     /// Queues `msg` for writing and returns its id (ids increase by one
-    /// per message). With `notify`, a `{type:"sent", id}` control event is
-    /// pushed once the message (and everything before it) is written.
+    /// per message). With `notify`, an [`InboundEvent::Sent`] is pushed
+    /// once the message (and everything before it) is written.
     pub fn send(&self, msg: Outgoing, notify: bool) -> Result<u64, SendRefused> {
         if self.shared.closing.load(Ordering::Acquire) {
             return Err(SendRefused::Closing);
@@ -252,7 +240,7 @@ impl Connection {
     }
 
     /// Total bytes ever accepted by [`Connection::send`]. The writer reports
-    /// written bytes through `{type:"sent", id, bytes}` events, so the
+    /// written bytes through [`InboundEvent::Sent`] events, so the
     /// consumer computes `bufferedAmount` as accepted minus reported, and
     /// the value only drops when the consumer has seen the event.
     pub fn accepted_bytes(&self) -> u64 {
@@ -457,9 +445,11 @@ async fn writer(io: WriteOnly, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u
             break;
         }
         if let Some(id) = last_id {
-            inbox.push(InboundEvent::Control(
-                json!({"type": "sent", "id": id, "bytes": batch_bytes, "notify": notify}),
-            ));
+            inbox.push(InboundEvent::Sent {
+                id,
+                bytes: batch_bytes,
+                notify,
+            });
         }
     }
     // Hand back what was accepted but never written, in order.

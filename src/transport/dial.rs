@@ -178,6 +178,11 @@ fn upgrade_error(e: WsError) -> ConnectError {
             let mut err = ConnectError::new(Kind::HttpStatus, message);
             err.status = Some(status.as_u16());
             err.body = body;
+            err.retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| super::error::parse_retry_after(v, std::time::SystemTime::now()));
             err
         }
         WsError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => ConnectError::new(
@@ -198,7 +203,9 @@ fn io_error(io: std::io::Error, during: &str) -> ConnectError {
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
-        return ConnectError::new(Kind::Tls, tls::explain_tls_error(tls_err));
+        let mut err = ConnectError::new(Kind::Tls, tls::explain_tls_error(tls_err));
+        err.certificate_rejected = matches!(tls_err, rustls::Error::InvalidCertificate(_));
+        return err;
     }
     let what = match io.kind() {
         std::io::ErrorKind::UnexpectedEof => {

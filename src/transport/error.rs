@@ -1,6 +1,7 @@
 //! Why a connection attempt failed, in words a user can act on.
 
 use std::fmt;
+use std::time::Duration;
 
 /// The step at which a connection attempt failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +55,11 @@ pub struct ConnectError {
     pub status: Option<u16>,
     /// The first bytes of the HTTP body, for [`ConnectErrorKind::HttpStatus`].
     pub body: Option<String>,
+    /// The answer's `Retry-After` (seconds, or an HTTP-date turned into the
+    /// time left), for [`ConnectErrorKind::HttpStatus`].
+    pub retry_after: Option<Duration>,
+    /// The server's TLS certificate failed verification.
+    pub certificate_rejected: bool,
 }
 
 impl ConnectError {
@@ -64,6 +70,8 @@ impl ConnectError {
             message: message.into(),
             status: None,
             body: None,
+            retry_after: None,
+            certificate_rejected: false,
         }
     }
 }
@@ -75,3 +83,51 @@ impl fmt::Display for ConnectError {
 }
 
 impl std::error::Error for ConnectError {}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3): delay-seconds, or an
+/// HTTP-date, as the time left after `now` (zero if it has passed).
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(v.parse().unwrap_or(u64::MAX)));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        // The obsolete forms a recipient must accept.
+        assert_eq!(
+            parse_retry_after("Sunday, 06-Nov-94 08:49:47 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after("Sun Nov  6 08:49:47 1994", now),
+            Some(Duration::from_secs(10))
+        );
+        // A date in the past means now.
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        for bad in ["", "soon", "-5", "1.5", "Sun, 99 Nov 1994 08:49:37 GMT"] {
+            assert_eq!(parse_retry_after(bad, SystemTime::now()), None, "{bad:?}");
+        }
+    }
+}

@@ -21,9 +21,19 @@ pub enum InboundEvent {
     Text(Utf8Bytes),
     /// A binary message.
     Binary(Bytes),
-    /// A control event (open, close, error, sent, reconnecting, ...) as a
-    /// small JSON object with a `type` field.
-    Control(serde_json::Value),
+    /// Every message up to `id` was written; `bytes` were written since the
+    /// last such event. `notify`: a message in the run asked to hear of it.
+    Sent {
+        /// The last message id written.
+        id: u64,
+        /// Payload bytes written in this run.
+        bytes: u64,
+        /// Whether a message in the run asked for this event.
+        notify: bool,
+    },
+    /// A lifecycle or protocol event of the session (boxed: they are rare,
+    /// and this keeps every queued message small).
+    Session(Box<crate::session::Event>),
 }
 
 impl InboundEvent {
@@ -32,7 +42,7 @@ impl InboundEvent {
         match self {
             InboundEvent::Text(t) => t.len(),
             InboundEvent::Binary(b) => b.len(),
-            InboundEvent::Control(_) => 64,
+            InboundEvent::Sent { .. } | InboundEvent::Session(_) => 64,
         }
     }
 }
@@ -266,7 +276,7 @@ mod tests {
             .map(|e| match e {
                 InboundEvent::Text(t) => t.to_string(),
                 InboundEvent::Binary(b) => String::from_utf8(b.to_vec()).unwrap(),
-                InboundEvent::Control(_) => unreachable!(),
+                _ => unreachable!(),
             })
             .collect();
         assert_eq!(got, ["ab", "cde", "f"]);
