@@ -58,9 +58,12 @@ export interface NetworkOptions {
 
 /** Options beyond WHATWG: the third constructor argument. */
 export interface WebSocketOptions extends NetworkOptions {
-  /** Subprotocols, when passing options as the second argument. */
+  /** Subprotocols, when passing options as the second argument (undici's form: `new WebSocket(url, { protocols, headers })`). */
   protocols?: string | string[]
-  /** Extra request headers, e.g. `{ Authorization: 'Bearer …' }`. No `Origin` is sent unless set here. */
+  /**
+   * Extra request headers, e.g. `{ Authorization: 'Bearer …' }`. No `Origin` is sent unless set here.
+   * A URL's `user:password@` is sent as `Authorization: Basic …` unless `Authorization` is set here.
+   */
   headers?: Record<string, string | string[]> | Iterable<[string, string]>
   /** Sets the `Origin` header (like `ws`). Not sent by default. */
   origin?: string
@@ -94,7 +97,7 @@ export interface WebSocketOptions extends NetworkOptions {
   protocolVersion?: 13
 }
 
-/** `binaryType` values: WHATWG's two plus `ws`'s `'nodebuffer'`. */
+/** `binaryType` values: WHATWG's two plus `ws`'s `'nodebuffer'`. The default is `'blob'`, as the standard says. */
 export type BinaryType = 'arraybuffer' | 'blob' | 'nodebuffer'
 
 /** Data accepted by `send`. */
@@ -138,6 +141,10 @@ export interface WebSocketEventMap {
  * alive; a closed one does not.
  */
 export declare class WebSocket extends EventTarget {
+  /**
+   * `url` may be relative when `globalThis.location` is set. `options` is
+   * clawsock's extension; a third argument that is not an object is ignored.
+   */
   constructor(url: string | URL, protocols?: string | string[], options?: WebSocketOptions)
   constructor(url: string | URL, options?: WebSocketOptions)
 
@@ -150,6 +157,7 @@ export declare class WebSocket extends EventTarget {
   readonly CLOSING: 2
   readonly CLOSED: 3
 
+  /** The URL as given, resolved and serialized (a `user:password@` in it stays, as in Node). */
   readonly url: string
   readonly readyState: 0 | 1 | 2 | 3
   /** The subprotocol the server selected, or "". */
@@ -157,6 +165,10 @@ export declare class WebSocket extends EventTarget {
   readonly extensions: string
   /** Bytes queued by `send` and not yet written to the socket (exact). */
   readonly bufferedAmount: number
+  /**
+   * How binary messages arrive: `'blob'` (the default, as the standard says), `'arraybuffer'`,
+   * or `'nodebuffer'` (a Buffer, no copy: the fastest). Other values are ignored.
+   */
   binaryType: BinaryType
 
   onopen: ((this: WebSocket, ev: Event) => any) | null

@@ -12,6 +12,10 @@
 // JS value (text as a string, binary as an ArrayBuffer/Buffer), count it and
 // add its length. ws hands text over as a Buffer; the driver calls
 // toString() because that is what a user needs before JSON.parse.
+//
+// Binary messages arrive as BINARY_TYPE[client] says (see there), and every
+// recv result line names it ("binaryType"), so each receive row states what
+// it measured.
 
 const path = require('node:path')
 const fs = require('node:fs')
@@ -38,6 +42,15 @@ function load(name) {
   }
 }
 
+/**
+ * The binaryType each client receives binary messages as. Both WHATWG
+ * clients are set to 'arraybuffer' explicitly, not left at the standard's
+ * default 'blob': a Blob costs an allocation and a copy per message and must
+ * be read asynchronously, which would measure Blob, not the socket. ws gets
+ * its own default, 'nodebuffer' (a Buffer).
+ */
+const BINARY_TYPE = { clawsock: 'arraybuffer', undici: 'arraybuffer', ws: 'nodebuffer' }
+
 const C = load(clientName)
 const ca = params.caPath ? fs.readFileSync(params.caPath, 'utf8') : undefined
 
@@ -53,7 +66,7 @@ function open(u, { onMessage, onOpen, onClose, onError }) {
     return { send: (d) => s.send(d), close: () => s.close(), raw: s }
   }
   const s = new C.WebSocket(u, ...extra)
-  s.binaryType = 'arraybuffer'
+  s.binaryType = BINARY_TYPE[clientName]
   if (onMessage) s.addEventListener('message', (ev) => onMessage(ev.data))
   if (onOpen) s.addEventListener('open', onOpen)
   s.addEventListener('close', () => onClose && onClose())
@@ -97,7 +110,7 @@ const scenarios = {
         bytes += typeof d === 'string' ? d.length : d.byteLength
         if (count === n) {
           const secs = (now() - t0) / 1000
-          done({ msgs: count, bytes, secs, msgsPerSec: count / secs, mbPerSec: bytes / secs / 1e6 })
+          done({ msgs: count, bytes, secs, msgsPerSec: count / secs, mbPerSec: bytes / secs / 1e6, binaryType: BINARY_TYPE[clientName] })
         }
       },
       onClose() {

@@ -7,13 +7,30 @@ function syntaxError(message) {
   return new DOMException(message, 'SyntaxError')
 }
 
-/** Parses and checks a URL as the WHATWG constructor does. */
+/**
+ * The base for relative URLs: `globalThis.location` when one is set (a
+ * browser-like environment or a test harness), as the WHATWG constructor
+ * resolves against the document's base URL; otherwise none.
+ */
+function baseUrl() {
+  const loc = globalThis.location
+  if (loc === null || loc === undefined) return undefined
+  const href = typeof loc === 'string' ? loc : loc.href
+  return typeof href === 'string' ? href : undefined
+}
+
+/** `url` for an error message, with any `user:password@` hidden. */
+function shownUrl(url) {
+  return String(url).replace(/\/\/[^/?#@]*@/, '//<credentials hidden>@')
+}
+
+/** Parses and checks a URL as the WHATWG constructor does (relative URLs resolve against `globalThis.location`). */
 function parseUrl(url, className = 'WebSocket') {
   let parsed
   try {
-    parsed = new URL(String(url))
+    parsed = new URL(String(url), baseUrl())
   } catch {
-    throw syntaxError(`Failed to construct '${className}': The URL '${url}' is invalid.`)
+    throw syntaxError(`Failed to construct '${className}': The URL '${shownUrl(url)}' is invalid.`)
   }
   if (parsed.protocol === 'http:') parsed.protocol = 'ws:'
   else if (parsed.protocol === 'https:') parsed.protocol = 'wss:'
@@ -36,11 +53,14 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 function parseProtocols(protocols, className = 'WebSocket') {
   if (protocols === undefined) return []
   const list = typeof protocols === 'string' ? [protocols] : Array.from(protocols, String)
+  // Subprotocol names compare case-insensitively (RFC 6455 §4.1 names are
+  // tokens; the WHATWG constructor rejects "echo" with "eCho").
   const seen = new Set()
   for (const p of list) {
     if (!TOKEN.test(p)) throw syntaxError(`Failed to construct '${className}': The subprotocol '${p}' is invalid.`)
-    if (seen.has(p)) throw syntaxError(`Failed to construct '${className}': The subprotocol '${p}' is duplicated.`)
-    seen.add(p)
+    const key = p.toLowerCase()
+    if (seen.has(key)) throw syntaxError(`Failed to construct '${className}': The subprotocol '${p}' is duplicated (names compare case-insensitively).`)
+    seen.add(key)
   }
   return list
 }
@@ -66,6 +86,30 @@ function checkClose(code, reason, className = 'WebSocket') {
     }
   }
   return [code, reason]
+}
+
+function percentDecode(s) {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s // a lone '%': sent as written
+  }
+}
+
+/**
+ * A URL's `user:password@`, moved into the handshake: returns the URL to
+ * dial (without them, so they never reach the native side, its logs or its
+ * errors) and adds `Authorization: Basic` (percent-decoded, UTF-8) to
+ * `native.headers` unless the caller set an Authorization header.
+ */
+function dialUrlSendingCredentials(parsed, native) {
+  if (parsed.username === '' && parsed.password === '') return parsed.href
+  const basic = Buffer.from(`${percentDecode(parsed.username)}:${percentDecode(parsed.password)}`).toString('base64')
+  if (!native.headers.some(([name]) => name.toLowerCase() === 'authorization')) native.headers.push(['Authorization', `Basic ${basic}`])
+  const bare = new URL(parsed.href)
+  bare.username = ''
+  bare.password = ''
+  return bare.href
 }
 
 /** A Uint8Array view of binary send data, or null for anything else. */
@@ -125,4 +169,4 @@ function forEachInBatch(batch, sink) {
   }
 }
 
-module.exports = { parseUrl, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch }
+module.exports = { parseUrl, dialUrlSendingCredentials, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch }

@@ -298,27 +298,43 @@ class ErrorEvent extends Event {
 }
 
 /**
- * Adds `on<type>` handler attributes to a class, WHATWG style: the listener
- * is added when a handler is first set, keeps its place in the listener
- * order when the handler is replaced, and is removed when it is set to a
- * non-function.
+ * Adds `on<type>` event handler attributes to a class, as HTML defines them
+ * (EventHandler, [LegacyTreatNonObjectAsNull]): the listener is added when a
+ * handler is first set and keeps its place in the listener order when the
+ * handler is replaced; a non-object (null, a string...) removes it. Any
+ * object is kept (the getter returns it) but only a function is called: an
+ * object's `handleEvent` is never looked up, unlike addEventListener's
+ * (WPT html/webappapis/scripting/events/event-handler-handleEvent-ignored).
+ * `isInstance(value)`, when given, is the brand check: the accessors throw
+ * a TypeError on any other `this`, as WebIDL attributes do.
  */
-function defineEventHandlers(proto, types) {
+function defineEventHandlers(proto, types, isInstance) {
   for (const type of types) {
-    const slot = Symbol(`on${type}`)
-    Object.defineProperty(proto, `on${type}`, {
-      configurable: true,
-      enumerable: true,
-      get() { return this[slot] ? this[slot].handler : null },
-      set(handler) {
+    const name = `on${type}`
+    const slot = Symbol(name)
+    const check = (self) => {
+      if (isInstance && !isInstance(self)) throw new TypeError(`Illegal invocation: '${name}' read or set on an object that is not a ${proto.constructor.name}`)
+    }
+    // Object-literal accessors, so that they are named 'get onopen' and 'set onopen'.
+    const { get, set } = Object.getOwnPropertyDescriptor({
+      get [name]() {
+        check(this)
+        return this[slot] ? this[slot].handler : null
+      },
+      set [name](handler) {
+        check(this)
         const current = this[slot]
-        if (typeof handler === 'function') {
+        if (typeof handler === 'function' || (typeof handler === 'object' && handler !== null)) {
           if (current) {
             current.handler = handler
             return
           }
           const entry = { handler, listener: null }
-          entry.listener = (event) => entry.handler.call(this, event)
+          const target = this
+          entry.listener = (event) => {
+            const h = entry.handler
+            if (typeof h === 'function') return h.call(target, event)
+          }
           this[slot] = entry
           this.addEventListener(type, entry.listener)
         } else if (current) {
@@ -326,10 +342,25 @@ function defineEventHandlers(proto, types) {
           this[slot] = undefined
         }
       },
-    })
+    }, name)
+    Object.defineProperty(proto, name, { configurable: true, enumerable: true, get, set })
   }
 }
 
-module.exports = { MessageEvent, CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners }
+/**
+ * Gives a class the WebIDL shape of an interface: `members` (attributes and
+ * operations, which class syntax makes non-enumerable) enumerable on the
+ * prototype, and a Symbol.toStringTag of `tag` ('[object WebSocket]').
+ */
+function webIdlShape(cls, tag, members) {
+  for (const m of members) Object.defineProperty(cls.prototype, m, { enumerable: true })
+  Object.defineProperty(cls.prototype, Symbol.toStringTag, { value: tag, configurable: true })
+}
+
+webIdlShape(MessageEvent, 'MessageEvent', ['data', 'origin', 'lastEventId', 'source', 'ports'])
+webIdlShape(CloseEvent, 'CloseEvent', ['wasClean', 'code', 'reason'])
+webIdlShape(ErrorEvent, 'ErrorEvent', ['message', 'filename', 'lineno', 'colno', 'error'])
+
+module.exports = { MessageEvent, CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners, webIdlShape }
 // Read lazily: touching globalThis.MessageEvent loads all of Node's bundled undici.
 Object.defineProperty(module.exports, 'BaseMessageEvent', { enumerable: true, get: () => globalThis.MessageEvent })

@@ -16,7 +16,7 @@
 const native = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
 const { reconnectingOptions, attemptHeaders } = require('./options.js')
-const { parseUrl, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
+const { parseUrl, dialUrlSendingCredentials, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const kDispatch = Symbol('dispatch')
 const kNative = Symbol('native')
@@ -161,7 +161,9 @@ class ReconnectingWebSocket extends EventTarget {
     this.#headersFn = headersFn || null
     this.#origin ||= ''
     this.#originOption = options && options.origin !== undefined ? String(options.origin) : undefined
-    this.#native = new native.NativeReconnectingWebSocket(this.#url, connect, reconnect, (batch) => this[kDispatch](batch))
+    // user:password@ in a fixed URL: sent as Basic auth, never handed to the native side.
+    const dialUrl = this.#urlFn ? this.#url : dialUrlSendingCredentials(new URL(this.#url), connect)
+    this.#native = new native.NativeReconnectingWebSocket(dialUrl, connect, reconnect, (batch) => this[kDispatch](batch))
     // Runs of text messages arrive joined: see kDispatch.
     this.#native.joinTextRuns()
     this[kNative] = this.#native

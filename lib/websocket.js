@@ -4,11 +4,14 @@
 // The native side delivers events in batches (one array per wake-up); this
 // file turns them into DOM events in order, keeps readyState, and checks
 // arguments exactly as the WHATWG spec does (DOMException kinds included).
+// Its shape is the WebIDL one (see the end of this file): constants that
+// cannot be changed, enumerable members, brand-checked accessors, a
+// Symbol.toStringTag, WebSocket.length 1.
 
 const { NativeWebSocket } = require('../native.js')
-const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
+const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners, webIdlShape } = require('./events.js')
 const { webSocketOptions } = require('./options.js')
-const { parseUrl, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
+const { parseUrl, dialUrlSendingCredentials, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const CONNECTING = 0
 const OPEN = 1
@@ -19,21 +22,22 @@ const kDispatch = Symbol('dispatch')
 const kNative = Symbol('native')
 const kMessageListeners = Symbol('messageListeners')
 
-class WebSocket extends EventTarget {
-  static CONNECTING = CONNECTING
-  static OPEN = OPEN
-  static CLOSING = CLOSING
-  static CLOSED = CLOSED
+let isWebSocket // (value) => whether value is a WebSocket (its brand check)
 
+class WebSocket extends EventTarget {
   #url
   #origin
   #native
   #readyState = CONNECTING
   #protocol = ''
   #extensions = ''
-  #binaryType = 'arraybuffer'
+  #binaryType = 'blob'
   #sink = {
-    message: (data, ts) => this.#message(typeof data === 'string' ? data : asBinaryType(data, this.#binaryType), ts),
+    message: (data, ts) => {
+      // A Blob costs an allocation and a copy: make none nobody would see.
+      if (this[kMessageListeners].size === 0 && this.#iterators === null) return
+      this.#message(typeof data === 'string' ? data : asBinaryType(data, this.#binaryType), ts)
+    },
     control: (ev) => this.#control(ev),
   }
   #closedBuffered = 0
@@ -41,20 +45,31 @@ class WebSocket extends EventTarget {
   #pendingSends = [] // [{ id, resolve, reject }] in id order (sendAsync)
   #blobChain = null // ordering for Blob sends
   #iterators = null // Set of live async iterators, made on first use
+  #closeFired = false // whether 'close' was dispatched
+
+  static {
+    isWebSocket = (value) => value !== null && typeof value === 'object' && #url in value
+  }
 
   /**
    * @param {string | URL} url
-   * @param {string | string[]} [protocols]
-   * @param {import('../index').WebSocketOptions} [options]
+   * @param {string | string[] | import('../index').WebSocketOptions} [protocols]
+   *   protocols, or (undici's form) the options with `protocols` in them
+   * @param {import('../index').WebSocketOptions} [options] clawsock's options;
+   *   anything that is not an object is ignored, as WebIDL ignores extra arguments
    */
-  constructor(url, protocols, options) {
+  constructor(url, protocols = undefined, options = undefined) {
     super()
     this[kMessageListeners] = new MessageListeners(this)
     if (arguments.length === 0) {
       throw new TypeError("Failed to construct 'WebSocket': 1 argument required, but only 0 present.")
     }
-    if (protocols !== null && typeof protocols === 'object' && !Array.isArray(protocols) && !(Symbol.iterator in protocols) && options === undefined) {
-      // new WebSocket(url, { headers }) — the ws/undici shorthand
+    if (options === null || typeof options !== 'object') options = undefined
+    if (protocols !== null && typeof protocols === 'object' && !Array.isArray(protocols) && !(Symbol.iterator in protocols)) {
+      // new WebSocket(url, { protocols, headers, ... }): undici's (and ws's) form
+      if (options !== undefined) {
+        throw new TypeError('clawsock: options were passed twice (as the second and the third argument): pass them once, e.g. new WebSocket(url, { protocols, headers })')
+      }
       options = protocols
       protocols = options.protocols
     }
@@ -63,7 +78,9 @@ class WebSocket extends EventTarget {
     this.#origin = parsed.origin
     const list = parseProtocols(protocols)
     const native = webSocketOptions(options, list)
-    this.#native = new NativeWebSocket(this.#url, native, (batch) => this[kDispatch](batch))
+    // user:password@ in the URL: sent as Basic auth, never handed to the native side.
+    const dialUrl = dialUrlSendingCredentials(parsed, native)
+    this.#native = new NativeWebSocket(dialUrl, native, (batch) => this[kDispatch](batch))
     // Runs of text messages arrive joined: see kDispatch.
     this.#native.joinTextRuns()
     this[kNative] = this.#native
@@ -79,19 +96,20 @@ class WebSocket extends EventTarget {
   }
   get binaryType() { return this.#binaryType }
   set binaryType(type) {
+    // Other values are ignored, as the WHATWG enum attribute does.
     if (type === 'arraybuffer' || type === 'blob' || type === 'nodebuffer') this.#binaryType = type
+    else void this.#binaryType // brand check: TypeError on a foreign `this`
   }
-
-  get CONNECTING() { return CONNECTING }
-  get OPEN() { return OPEN }
-  get CLOSING() { return CLOSING }
-  get CLOSED() { return CLOSED }
 
   /**
    * Sends `data` (string, ArrayBuffer, ArrayBufferView or Blob).
    * Throws InvalidStateError while CONNECTING, as the spec says.
    */
   send(data) {
+    if (arguments.length === 0) {
+      void this.#url // brand check first, as WebIDL does
+      throw new TypeError("Failed to execute 'send' on 'WebSocket': 1 argument required, but only 0 present.")
+    }
     this.#send(data, false)
   }
 
@@ -150,7 +168,8 @@ class WebSocket extends EventTarget {
   }
 
   /** Starts the closing handshake (WHATWG argument checks). */
-  close(code, reason) {
+  close(code = undefined, reason = undefined) {
+    void this.#url // brand check first, as WebIDL does
     ;[code, reason] = checkClose(code, reason)
     if (this.#readyState === CLOSING || this.#readyState === CLOSED) return
     this.#readyState = CLOSING
@@ -240,7 +259,7 @@ class WebSocket extends EventTarget {
         // close here: 1006 after a failed attempt, or after close() while
         // connecting (which fails the connection, as the spec says).
         try {
-          if (this.#readyState !== CLOSED) {
+          if (!this.#closeFired) {
             if (ev.kind === 'user-closed') {
               const message = 'WebSocket was closed before the connection was established'
               this.#error(message, 'aborted', null)
@@ -256,7 +275,10 @@ class WebSocket extends EventTarget {
     }
   }
 
+  // The connection failed: the spec makes it CLOSED before 'error' (a
+  // failure's error is always followed by its close).
   #error(message, kind, status) {
+    this.#readyState = CLOSED
     const error = new Error(message)
     error.code = 'CLAWSOCK_' + String(kind || 'error').toUpperCase().replace(/-/g, '_')
     if (status != null) error.status = status
@@ -265,6 +287,7 @@ class WebSocket extends EventTarget {
 
   #closed(code, reason, wasClean) {
     this.#readyState = CLOSED
+    this.#closeFired = true
     for (const p of this.#pendingSends.splice(0)) {
       const err = new Error(`WebSocket closed (${code}${reason ? ` ${reason}` : ''}) before the message was written`)
       err.code = code
@@ -279,11 +302,14 @@ class WebSocket extends EventTarget {
 }
 
 routeMessageListeners(WebSocket.prototype, kMessageListeners)
-defineEventHandlers(WebSocket.prototype, ['open', 'message', 'error', 'close'])
+defineEventHandlers(WebSocket.prototype, ['open', 'message', 'error', 'close'], isWebSocket)
+webIdlShape(WebSocket, 'WebSocket', ['url', 'readyState', 'bufferedAmount', 'extensions', 'protocol', 'binaryType', 'close', 'send'])
 
+// The constants, as WebIDL defines them: enumerable, read-only, permanent.
 for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
-  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true })
-  Object.defineProperty(WebSocket, name, { value, enumerable: true })
+  const constant = { value, enumerable: true, writable: false, configurable: false }
+  Object.defineProperty(WebSocket, name, constant)
+  Object.defineProperty(WebSocket.prototype, name, constant)
 }
 
 module.exports = { WebSocket, parseUrl, kNative }

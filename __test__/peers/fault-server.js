@@ -19,6 +19,10 @@
 //                                 masked: a masked text frame. opcode: a frame with reserved
 //                                 opcode 3. The client's frames are logged ('pong', 'close').
 //   /invalid-utf8                 101, then a text frame whose payload is not UTF-8
+//   /no-close-notify[?by=client]  101, then close 1000 "bye"; once the client's close frame is
+//                                 read, destroy the socket: over TLS no close_notify is sent
+//                                 (as WPT's Python server does). by=client: wait for the
+//                                 client's close frame, answer with its code, then destroy.
 //   /big?bytes=N[&binary=1]       one message of N bytes ('x' * N), then stay open
 //   /close/<code>[?reason=R]      close with <code>/<R> right after open (codes ws refuses,
 //                                 e.g. 1005/1006/999, and reasons > 123 bytes go raw)
@@ -239,6 +243,19 @@ function createFaultServer({ tls, host = '127.0.0.1' } = {}) {
         }));
         return;
       }
+      case 'no-close-notify': {
+        const byClient = url.searchParams.get('by') === 'client';
+        if (!rawUpgrade(req, socket, conn, path, byClient ? Buffer.alloc(0) : frame(0x8, closePayload(1000, 'bye')))) return;
+        socket.on('data', frameReader((f) => {
+          if (f.opcode !== 0x8) return;
+          const code = f.payload.length >= 2 ? f.payload.readUInt16BE(0) : null;
+          log({ conn, path, type: 'close', code, reason: f.payload.subarray(2).toString('utf8') });
+          // destroy(), not end(): a TLS socket's end() would send close_notify first.
+          if (byClient) socket.write(frame(0x8, closePayload(code ?? 1000, 'bye')), () => socket.destroy());
+          else socket.destroy();
+        }));
+        return;
+      }
       default:
         throw new Error(kind);
     }
@@ -269,7 +286,7 @@ function createFaultServer({ tls, host = '127.0.0.1' } = {}) {
         'Connection: close\r\n\r\n'), b]));
       return;
     }
-    if (path === '/hang' || path === '/drop-mid-frame' || path === '/no-pong' || parts[0] === 'raw-frames') {
+    if (path === '/hang' || path === '/drop-mid-frame' || path === '/no-pong' || path === '/no-close-notify' || parts[0] === 'raw-frames') {
       handleRaw(parts[0], req, socket, head, conn, url);
       return;
     }

@@ -92,7 +92,8 @@ pub struct CloseInfo {
     pub code: u16,
     /// The close reason, or an explanation for 1006.
     pub reason: String,
-    /// Whether the close handshake completed and TCP closed cleanly.
+    /// Whether the close handshake completed and TCP then closed (a TLS
+    /// peer that closes without `close_notify` after it still counts as clean).
     pub was_clean: bool,
     /// Whether the server (not this client) ended the connection.
     pub by_server: bool,
@@ -500,6 +501,13 @@ fn after_close(code: u16, reason: String, was_clean: bool, by_server: bool) -> C
     }
 }
 
+/// Whether a read failed only because the TLS peer closed TCP without a
+/// `close_notify` (rustls reports that as an unexpected end of file). After
+/// the server's close frame this is the end of a clean close.
+fn ends_without_close_notify(e: &ReadError) -> bool {
+    matches!(e, ReadError::Io(io) if io.kind() == io::ErrorKind::UnexpectedEof)
+}
+
 fn failed_with(code: u16, reason: String) -> CloseInfo {
     CloseInfo {
         code,
@@ -684,6 +692,13 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                 }
                 Err(e) => {
                     if let Some((code, reason)) = received_close.take() {
+                        if ends_without_close_notify(&e) {
+                            // RFC 6455 §7.1.4: the closing handshake is what
+                            // makes a close clean. Many servers close TCP after
+                            // it without a TLS close_notify; nothing is lost.
+                            tracing::debug!(code, "transport: TLS peer closed without close_notify after the closing handshake (clean close)");
+                            return after_close(code, reason, true, !initiated_by_us);
+                        }
                         // The server's close frame came first, then the
                         // connection failed (uvicorn before 0.52.1 resets
                         // TCP after it): keep its code.
@@ -759,6 +774,21 @@ mod tests {
             _ => panic!("a push after close was accepted"),
         }
         assert!(c.close().is_empty());
+    }
+
+    /// After the server's close frame, only a TLS end without close_notify
+    /// (rustls: UnexpectedEof) counts as the end of a clean close; a reset
+    /// or another failure does not.
+    #[test]
+    fn only_a_missing_close_notify_ends_a_close_cleanly() {
+        let io = |kind| ReadError::Io(io::Error::new(kind, "x"));
+        assert!(ends_without_close_notify(&io(io::ErrorKind::UnexpectedEof)));
+        assert!(!ends_without_close_notify(&io(
+            io::ErrorKind::ConnectionReset
+        )));
+        assert!(!ends_without_close_notify(&io(io::ErrorKind::BrokenPipe)));
+        assert!(!ends_without_close_notify(&ReadError::EndedMidFrame));
+        assert!(!ends_without_close_notify(&ReadError::InvalidUtf8));
     }
 
     /// A drained deque that grew past KEEP_CMD_CAPACITY is not kept.
