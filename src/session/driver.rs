@@ -767,3 +767,7 @@ async fn run<P: Protocol>(inner: Arc<Inner<P>>) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "driver_tests.rs"]
+mod tests;
