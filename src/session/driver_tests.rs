@@ -51,6 +51,8 @@ enum Mode {
 enum Seen {
     Text(usize, String),
     Close(usize, Option<u16>, String),
+    /// The connection ended (after a close frame, or without one).
+    End(usize),
 }
 
 struct Server {
@@ -112,6 +114,7 @@ async fn server(modes: impl Fn(usize) -> Mode + Send + Sync + 'static) -> Server
                         _ => Ok(()),
                     };
                 }
+                let _ = tx.send(Seen::End(n));
             });
         }
     });
@@ -528,6 +531,32 @@ async fn websocket_closed_by_the_server_is_open_close_terminal() {
     }
     let (t, _) = terminal(&evs[2]);
     assert_eq!((t.code, t.reason.as_str()), (1000, "bye"));
+    assert_eq!(srv.upgrades(), 1);
+}
+
+#[tokio::test]
+async fn abort_drops_the_connection_without_a_closing_handshake() {
+    let mut srv = server(|_| Mode::Record).await;
+    let mut ev = Events::new();
+    let s = ev.start(config(&srv.url), Plain);
+    assert_eq!(name(&ev.next().await), "open");
+    assert_eq!(s.send(text("m1")), SendOutcome::Accepted { id: 1 });
+    assert_eq!(srv.next().await, Seen::Text(1, "m1".into()));
+    s.abort();
+    // No close frame reached the server.
+    assert_eq!(srv.next().await, Seen::End(1));
+    let evs = ev.until_terminal().await;
+    // The abnormal close is reported as an error first, as every 1006 is.
+    assert_eq!(names(&evs), ["error", "close", "terminal"]);
+    match &evs[0] {
+        Event::Error(e) => assert_eq!(e.kind, "connection", "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(close_of(&evs[1]), (1006, false, false));
+    let (t, unsent) = terminal(&evs[2]);
+    assert_eq!((t.kind.clone(), t.code), (TerminalKind::UserClosed, 1006));
+    assert!(unsent.is_empty());
+    assert_eq!(s.state(), State::Closed);
     assert_eq!(srv.upgrades(), 1);
 }
 

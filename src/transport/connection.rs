@@ -180,6 +180,8 @@ struct Shared {
     writer_failed: Notify,
     writer_error: Mutex<Option<String>>,
     abort: Notify,
+    /// `abort()` was called: the writer ends without a close frame of its own.
+    aborted: AtomicBool,
     done: Notify,
 }
 
@@ -234,6 +236,7 @@ impl Connection {
 
     /// Drops the connection at once, without a close handshake.
     pub fn abort(&self) {
+        self.shared.aborted.store(true, Ordering::Release);
         self.shared.closing.store(true, Ordering::Release);
         self.shared.abort.notify_one();
     }
@@ -268,6 +271,7 @@ pub fn start_connection(
         writer_failed: Notify::new(),
         writer_error: Mutex::new(None),
         abort: Notify::new(),
+        aborted: AtomicBool::new(false),
         done: Notify::new(),
     });
     let conn = Connection {
@@ -458,7 +462,9 @@ async fn writer(io: WriteOnly, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u
         Cmd::Send { id, msg, .. } => Some((id, msg)),
         _ => None,
     }));
-    if !failed {
+    // Closing the sink writes a close frame (without a code) unless one was
+    // written already: not after abort(), which drops the socket as it is.
+    if !failed && !shared.aborted.load(Ordering::Acquire) {
         let _ = SinkExt::close(&mut sink).await;
     }
     unsent
