@@ -44,6 +44,8 @@ enum Mode {
     Close(u16),
     /// Send this text message, then record like [`Mode::Record`].
     Greet(&'static str),
+    /// Never read: what the client writes piles up in the socket buffers.
+    Stall,
 }
 
 /// What the server saw on connection `n`.
@@ -102,6 +104,7 @@ async fn server(modes: impl Fn(usize) -> Mode + Send + Sync + 'static) -> Server
                         let _ = ws.send(Message::text(text)).await;
                     }
                     Mode::Record => {}
+                    Mode::Stall => return std::future::pending().await,
                 }
                 while let Some(Ok(m)) = ws.next().await {
                     let _ = match m {
@@ -558,6 +561,52 @@ async fn abort_drops_the_connection_without_a_closing_handshake() {
     assert!(unsent.is_empty());
     assert_eq!(s.state(), State::Closed);
     assert_eq!(srv.upgrades(), 1);
+}
+
+#[tokio::test]
+async fn abort_ends_a_connection_whose_peer_stopped_reading() {
+    let srv = server(|_| Mode::Stall).await;
+    let mut ev = Events::new();
+    let s = ev.start(config(&srv.url), Plain);
+    assert_eq!(name(&ev.next().await), "open");
+    // Far more than the socket buffers hold: the writer blocks.
+    let big = "x".repeat(1 << 20);
+    for _ in 0..64 {
+        assert!(matches!(s.send(text(&big)), SendOutcome::Accepted { .. }));
+    }
+    s.abort();
+    let evs = ev.until_terminal().await;
+    assert_eq!(names(&evs), ["error", "close", "terminal"]);
+    let (t, unsent) = terminal(&evs[2]);
+    assert_eq!(t.kind, TerminalKind::UserClosed);
+    // What was not written is handed back, not lost.
+    assert!(!unsent.is_empty());
+    assert_eq!(srv.upgrades(), 1);
+}
+
+#[tokio::test]
+async fn close_then_abort_ends_a_connection_whose_peer_stopped_reading() {
+    // What a protocol's watchdog does when the server hangs.
+    let srv = server(|_| Mode::Stall).await;
+    let mut ev = Events::new();
+    let (probe, mut hooks) = Probe::new();
+    let s = ev.start(websocket_config(&srv.url), probe);
+    assert_eq!(hooks.next().await, Hook::Open);
+    let big = "x".repeat(1 << 20);
+    for _ in 0..64 {
+        assert!(matches!(s.send(text(&big)), SendOutcome::Accepted { .. }));
+    }
+    s.with_protocol(|_, _, out| {
+        out.push(Action::Close(4000, "stalled".into()));
+        out.push(Action::Abort);
+    });
+    let evs = ev.until_terminal().await;
+    assert_eq!(names(&evs), ["open", "error", "close", "terminal"]);
+    assert_eq!(close_of(&evs[2]), (1006, false, false));
+    let (t, unsent) = terminal(&evs[3]);
+    assert_eq!(t.kind, TerminalKind::RetriesExhausted);
+    assert!(!unsent.is_empty());
+    assert_eq!(hooks.next().await, Hook::Closed(1006));
 }
 
 #[tokio::test]

@@ -180,8 +180,11 @@ struct Shared {
     writer_failed: Notify,
     writer_error: Mutex<Option<String>>,
     abort: Notify,
-    /// `abort()` was called: the writer ends without a close frame of its own.
+    /// `abort()` was called: the writer stops writing (a write the peer
+    /// does not take is abandoned) and ends without a close frame.
     aborted: AtomicBool,
+    /// Wakes a write blocked on a peer that does not read, after `abort()`.
+    writer_abort: Notify,
     done: Notify,
 }
 
@@ -239,6 +242,7 @@ impl Connection {
         self.shared.aborted.store(true, Ordering::Release);
         self.shared.closing.store(true, Ordering::Release);
         self.shared.abort.notify_one();
+        self.shared.writer_abort.notify_one();
     }
 
     /// Total bytes ever accepted by [`Connection::send`]. The writer reports
@@ -272,6 +276,7 @@ pub fn start_connection(
         writer_error: Mutex::new(None),
         abort: Notify::new(),
         aborted: AtomicBool::new(false),
+        writer_abort: Notify::new(),
         done: Notify::new(),
     });
     let conn = Connection {
@@ -400,6 +405,13 @@ async fn writer(io: WriteOnly, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u
         let mut notify = false;
         let mut result: Result<(), WsError> = Ok(());
         while let Some(cmd) = local.pop_front() {
+            // After abort() only a close frame may still go out, if the
+            // socket takes it at once (until_abort); the rest is handed back.
+            if shared.aborted.load(Ordering::Acquire) && !matches!(cmd, Cmd::Close { .. }) {
+                local.push_front(cmd);
+                result = Err(WsError::AlreadyClosed);
+                break;
+            }
             match cmd {
                 Cmd::Send { id, msg, .. }
                     if close_written || shared.peer_closed.load(Ordering::Acquire) =>
@@ -409,18 +421,22 @@ async fn writer(io: WriteOnly, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u
                 Cmd::Ping | Cmd::Pong(_) | Cmd::Close { .. } if close_written => {}
                 Cmd::Send { id, msg, notify: n } => {
                     batch_bytes += msg.len() as u64;
-                    result = sink.feed(msg.into_message()).await;
+                    result = until_abort(&shared, sink.feed(msg.into_message())).await;
                     last_id = Some(id);
                     notify |= n;
                 }
-                Cmd::Ping => result = sink.feed(Message::Ping(Bytes::new())).await,
-                Cmd::Pong(payload) => result = sink.feed(Message::Pong(payload)).await,
+                Cmd::Ping => {
+                    result = until_abort(&shared, sink.feed(Message::Ping(Bytes::new()))).await
+                }
+                Cmd::Pong(payload) => {
+                    result = until_abort(&shared, sink.feed(Message::Pong(payload))).await
+                }
                 Cmd::Close { code, reason } => {
                     let frame = code.map(|code| CloseFrame {
                         code: CloseCode::from(code),
                         reason: reason.into(),
                     });
-                    result = sink.feed(Message::Close(frame)).await;
+                    result = until_abort(&shared, sink.feed(Message::Close(frame))).await;
                     close_written = true;
                     shared.close_sent.notify_one();
                 }
@@ -433,7 +449,7 @@ async fn writer(io: WriteOnly, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u
             }
         }
         if result.is_ok() {
-            result = sink.flush().await;
+            result = until_abort(&shared, sink.flush()).await;
         }
         if let Err(e) = result {
             // A send after our own close frame is not a failure worth reporting.
@@ -468,6 +484,19 @@ async fn writer(io: WriteOnly, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u
         let _ = SinkExt::close(&mut sink).await;
     }
     unsent
+}
+
+/// `write`, or [`WsError::AlreadyClosed`] once `abort()` is called while it
+/// waits (the message in flight is lost, like one in a failed write).
+async fn until_abort(
+    shared: &Shared,
+    write: impl Future<Output = Result<(), WsError>>,
+) -> Result<(), WsError> {
+    tokio::select! {
+        biased;
+        r = write => r,
+        _ = shared.writer_abort.notified() => Err(WsError::AlreadyClosed),
+    }
 }
 
 struct ReaderCtx {
