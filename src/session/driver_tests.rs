@@ -610,6 +610,44 @@ async fn close_then_abort_ends_a_connection_whose_peer_stopped_reading() {
 }
 
 #[tokio::test]
+async fn close_then_abort_still_sends_the_close_frame() {
+    let mut srv = server(|_| Mode::Record).await;
+    let mut ev = Events::new();
+    let (probe, mut hooks) = Probe::new();
+    let s = ev.start(websocket_config(&srv.url), probe);
+    assert_eq!(hooks.next().await, Hook::Open);
+    s.with_protocol(|_, _, out| {
+        out.push(Action::Close(4000, "stalled".into()));
+        out.push(Action::Abort);
+    });
+    assert_eq!(
+        srv.next().await,
+        Seen::Close(1, Some(4000), "stalled".into())
+    );
+    let evs = ev.until_terminal().await;
+    assert_eq!(name(evs.last().unwrap()), "terminal");
+    assert_eq!(hooks.next().await, Hook::Closed(1006));
+}
+
+#[tokio::test]
+async fn close_ends_a_connection_whose_peer_stopped_reading() {
+    let srv = server(|_| Mode::Stall).await;
+    let mut ev = Events::new();
+    let mut cfg = config(&srv.url);
+    cfg.connect.close_timeout = Duration::from_millis(50);
+    let s = ev.start(cfg, Plain);
+    assert_eq!(name(&ev.next().await), "open");
+    let big = "x".repeat(1 << 20);
+    for _ in 0..64 {
+        assert!(matches!(s.send(text(&big)), SendOutcome::Accepted { .. }));
+    }
+    s.close(Some(1000), "done".into());
+    let evs = ev.until_terminal().await;
+    assert_eq!(names(&evs), ["error", "close", "terminal"]);
+    assert_eq!(terminal(&evs[2]).0.kind, TerminalKind::UserClosed);
+}
+
+#[tokio::test]
 async fn close_while_dialing_abandons_the_dial() {
     // Accepts TCP, reads the upgrade request, never answers it.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -180,12 +180,22 @@ struct Shared {
     writer_failed: Notify,
     writer_error: Mutex<Option<String>>,
     abort: Notify,
-    /// `abort()` was called: the writer stops writing (a write the peer
-    /// does not take is abandoned) and ends without a close frame.
+    /// The connection was given up on ([`Shared::give_up`]).
     aborted: AtomicBool,
-    /// Wakes a write blocked on a peer that does not read, after `abort()`.
+    /// Wakes a write blocked on a peer that does not read, after `give_up`.
     writer_abort: Notify,
     done: Notify,
+}
+
+impl Shared {
+    /// Stops the writer from waiting on the peer (abort(), or a close or
+    /// pong timeout): what it has not written is handed back, a write the
+    /// peer does not take is abandoned, only a close frame the socket takes
+    /// at once still goes out, and no close frame is added at the end.
+    fn give_up(&self) {
+        self.aborted.store(true, Ordering::Release);
+        self.writer_abort.notify_one();
+    }
 }
 
 /// A handle to a running connection. Cheap to clone.
@@ -234,15 +244,17 @@ impl Connection {
     pub fn close(&self, code: Option<u16>, reason: String) {
         if !self.shared.closing.swap(true, Ordering::AcqRel) {
             let _ = self.shared.cmds.push(Cmd::Close { code, reason });
+            // The close timeout starts now (as in ws), not once the frame is
+            // written: a peer that stops reading would hold it back forever.
+            self.shared.close_sent.notify_one();
         }
     }
 
     /// Drops the connection at once, without a close handshake.
     pub fn abort(&self) {
-        self.shared.aborted.store(true, Ordering::Release);
         self.shared.closing.store(true, Ordering::Release);
         self.shared.abort.notify_one();
-        self.shared.writer_abort.notify_one();
+        self.shared.give_up();
     }
 
     /// Total bytes ever accepted by [`Connection::send`]. The writer reports
@@ -405,20 +417,17 @@ async fn writer(io: WriteOnly, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u
         let mut notify = false;
         let mut result: Result<(), WsError> = Ok(());
         while let Some(cmd) = local.pop_front() {
-            // After abort() only a close frame may still go out, if the
-            // socket takes it at once (until_abort); the rest is handed back.
-            if shared.aborted.load(Ordering::Acquire) && !matches!(cmd, Cmd::Close { .. }) {
-                local.push_front(cmd);
-                result = Err(WsError::AlreadyClosed);
-                break;
-            }
+            // After give_up() only a close frame may still go out, if the
+            // socket takes it at once (until_abort); messages are handed back.
+            let gave_up = shared.aborted.load(Ordering::Acquire);
             match cmd {
                 Cmd::Send { id, msg, .. }
-                    if close_written || shared.peer_closed.load(Ordering::Acquire) =>
+                    if close_written || gave_up || shared.peer_closed.load(Ordering::Acquire) =>
                 {
                     held_back.push((id, msg));
                 }
                 Cmd::Ping | Cmd::Pong(_) | Cmd::Close { .. } if close_written => {}
+                Cmd::Ping | Cmd::Pong(_) if gave_up => {}
                 Cmd::Send { id, msg, notify: n } => {
                     batch_bytes += msg.len() as u64;
                     result = until_abort(&shared, sink.feed(msg.into_message())).await;
@@ -486,12 +495,18 @@ async fn writer(io: WriteOnly, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u
     unsent
 }
 
-/// `write`, or [`WsError::AlreadyClosed`] once `abort()` is called while it
-/// waits (the message in flight is lost, like one in a failed write).
+/// `write`, or [`WsError::AlreadyClosed`] if the writer was given up on
+/// ([`Shared::give_up`]) before it completes: after that, only a write the
+/// socket takes at once is made. A message in flight is then lost, like
+/// one in a failed write.
 async fn until_abort(
     shared: &Shared,
     write: impl Future<Output = Result<(), WsError>>,
 ) -> Result<(), WsError> {
+    if shared.aborted.load(Ordering::Acquire) {
+        use futures_util::FutureExt;
+        return write.now_or_never().unwrap_or(Err(WsError::AlreadyClosed));
+    }
     tokio::select! {
         biased;
         r = write => r,
@@ -656,6 +671,7 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
             }
             _ = tokio::time::sleep_until(timer_at), if close_deadline.is_some() || ping_deadline.is_some() => {
                 if close_deadline.is_some_and(|d| d <= timer_at) {
+                    ctx.shared.give_up();
                     if let Some((code, reason)) = received_close.take() {
                         return after_close(code, reason, false, !initiated_by_us);
                     }
@@ -665,6 +681,7 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                     ), false);
                 }
                 if awaiting_pong {
+                    ctx.shared.give_up();
                     return abnormal("pong timeout", true);
                 }
                 if ctx.shared.cmds.push(Cmd::Ping).is_err() {
