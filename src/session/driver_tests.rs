@@ -1,7 +1,8 @@
 //! Tests of the session driver against a real tokio-tungstenite server on
 //! loopback: the order and content of the events a session reports, the
-//! send queue, the supervisor's decisions, and the [`Protocol`] seam,
-//! through a small test protocol ([`Probe`]).
+//! send queue, the supervisor's decisions, `close()` and `abort()` in every
+//! phase (also against a server that stops reading), and the [`Protocol`]
+//! seam, through a small test protocol ([`Probe`]).
 //!
 //! They assert on event order, counts and codes only. Every wait is for an
 //! event; [`PATIENCE`] only turns a hang into a failure.
@@ -269,6 +270,15 @@ fn websocket_config(url: &str) -> SessionConfig {
 
 fn text(s: &str) -> Outgoing {
     Outgoing::Text(s.into())
+}
+
+/// Sends 64 MiB, far more than the socket buffers hold: against a server
+/// that does not read ([`Mode::Stall`]), the writer blocks.
+fn overfill<P: Protocol>(s: &Session<P>) {
+    let big = Outgoing::Text("x".repeat(1 << 20).into());
+    for _ in 0..64 {
+        assert!(matches!(s.send(big.clone()), SendOutcome::Accepted { .. }));
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -569,11 +579,7 @@ async fn abort_ends_a_connection_whose_peer_stopped_reading() {
     let mut ev = Events::new();
     let s = ev.start(config(&srv.url), Plain);
     assert_eq!(name(&ev.next().await), "open");
-    // Far more than the socket buffers hold: the writer blocks.
-    let big = "x".repeat(1 << 20);
-    for _ in 0..64 {
-        assert!(matches!(s.send(text(&big)), SendOutcome::Accepted { .. }));
-    }
+    overfill(&s);
     s.abort();
     let evs = ev.until_terminal().await;
     assert_eq!(names(&evs), ["error", "close", "terminal"]);
@@ -592,10 +598,7 @@ async fn close_then_abort_ends_a_connection_whose_peer_stopped_reading() {
     let (probe, mut hooks) = Probe::new();
     let s = ev.start(websocket_config(&srv.url), probe);
     assert_eq!(hooks.next().await, Hook::Open);
-    let big = "x".repeat(1 << 20);
-    for _ in 0..64 {
-        assert!(matches!(s.send(text(&big)), SendOutcome::Accepted { .. }));
-    }
+    overfill(&s);
     s.with_protocol(|_, _, out| {
         out.push(Action::Close(4000, "stalled".into()));
         out.push(Action::Abort);
@@ -637,10 +640,7 @@ async fn close_ends_a_connection_whose_peer_stopped_reading() {
     cfg.connect.close_timeout = Duration::from_millis(50);
     let s = ev.start(cfg, Plain);
     assert_eq!(name(&ev.next().await), "open");
-    let big = "x".repeat(1 << 20);
-    for _ in 0..64 {
-        assert!(matches!(s.send(text(&big)), SendOutcome::Accepted { .. }));
-    }
+    overfill(&s);
     s.close(Some(1000), "done".into());
     let evs = ev.until_terminal().await;
     assert_eq!(names(&evs), ["error", "close", "terminal"]);

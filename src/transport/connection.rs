@@ -11,7 +11,10 @@
 //! it writes everything queued in one go and flushes once per batch, then
 //! reports the bytes written (`bufferedAmount`) and the last written id
 //! (`sendAsync`). Nothing is written after a close frame, and no message
-//! after the server's close frame was read.
+//! after the server's close frame was read. Once the connection is given
+//! up on (`abort()`, a close or pong timeout), the writer waits on the peer
+//! no longer: it hands back what it has not written, so a peer that stops
+//! reading cannot hold the connection open.
 //! The connection ends with a [`CloseInfo`] that says who closed it and why,
 //! and hands back every message that was accepted but never written.
 
