@@ -651,3 +651,7 @@ pub(super) async fn run<P: Protocol>(inner: Arc<Inner<P>>) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "driver_tests.rs"]
+mod tests;

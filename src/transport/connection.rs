@@ -11,7 +11,10 @@
 //! it writes everything queued in one go and flushes once per batch, then
 //! reports the bytes written (`bufferedAmount`) and the last written id
 //! (`sendAsync`). Nothing is written after a close frame, and no message
-//! after the server's close frame was read.
+//! after the server's close frame was read. Once the connection is given
+//! up on (`abort()`, a close or pong timeout), the writer waits on the peer
+//! no longer: it hands back what it has not written, so a peer that stops
+//! reading cannot hold the connection open.
 //! The connection ends with a [`CloseInfo`] that says who closed it and why,
 //! and hands back every message that was accepted but never written.
 
@@ -181,7 +184,22 @@ struct Shared {
     writer_failed: Notify,
     writer_error: Mutex<Option<String>>,
     abort: Notify,
+    /// The connection was given up on ([`Shared::give_up`]).
+    aborted: AtomicBool,
+    /// Wakes a write blocked on a peer that does not read, after `give_up`.
+    writer_abort: Notify,
     done: Notify,
+}
+
+impl Shared {
+    /// Stops the writer from waiting on the peer (abort(), or a close or
+    /// pong timeout): what it has not written is handed back, a write the
+    /// peer does not take is abandoned, only a close frame the socket takes
+    /// at once still goes out, and no close frame is added at the end.
+    fn give_up(&self) {
+        self.aborted.store(true, Ordering::Release);
+        self.writer_abort.notify_one();
+    }
 }
 
 /// A handle to a running connection. Cheap to clone.
@@ -230,6 +248,9 @@ impl Connection {
     pub fn close(&self, code: Option<u16>, reason: String) {
         if !self.shared.closing.swap(true, Ordering::AcqRel) {
             let _ = self.shared.cmds.push(Cmd::Close { code, reason });
+            // The close timeout starts now (as in ws), not once the frame is
+            // written: a peer that stops reading would hold it back forever.
+            self.shared.close_sent.notify_one();
         }
     }
 
@@ -237,6 +258,7 @@ impl Connection {
     pub fn abort(&self) {
         self.shared.closing.store(true, Ordering::Release);
         self.shared.abort.notify_one();
+        self.shared.give_up();
     }
 
     /// Total bytes ever accepted by [`Connection::send`]. The writer reports
@@ -269,6 +291,8 @@ pub fn start_connection(
         writer_failed: Notify::new(),
         writer_error: Mutex::new(None),
         abort: Notify::new(),
+        aborted: AtomicBool::new(false),
+        writer_abort: Notify::new(),
         done: Notify::new(),
     });
     let conn = Connection {
@@ -397,27 +421,35 @@ async fn writer(io: WriteOnly, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u
         let mut notify = false;
         let mut result: Result<(), WsError> = Ok(());
         while let Some(cmd) = local.pop_front() {
+            // After give_up() only a close frame may still go out, if the
+            // socket takes it at once (until_abort); messages are handed back.
+            let gave_up = shared.aborted.load(Ordering::Acquire);
             match cmd {
                 Cmd::Send { id, msg, .. }
-                    if close_written || shared.peer_closed.load(Ordering::Acquire) =>
+                    if close_written || gave_up || shared.peer_closed.load(Ordering::Acquire) =>
                 {
                     held_back.push((id, msg));
                 }
                 Cmd::Ping | Cmd::Pong(_) | Cmd::Close { .. } if close_written => {}
+                Cmd::Ping | Cmd::Pong(_) if gave_up => {}
                 Cmd::Send { id, msg, notify: n } => {
                     batch_bytes += msg.len() as u64;
-                    result = sink.feed(msg.into_message()).await;
+                    result = until_abort(&shared, sink.feed(msg.into_message())).await;
                     last_id = Some(id);
                     notify |= n;
                 }
-                Cmd::Ping => result = sink.feed(Message::Ping(Bytes::new())).await,
-                Cmd::Pong(payload) => result = sink.feed(Message::Pong(payload)).await,
+                Cmd::Ping => {
+                    result = until_abort(&shared, sink.feed(Message::Ping(Bytes::new()))).await
+                }
+                Cmd::Pong(payload) => {
+                    result = until_abort(&shared, sink.feed(Message::Pong(payload))).await
+                }
                 Cmd::Close { code, reason } => {
                     let frame = code.map(|code| CloseFrame {
                         code: CloseCode::from(code),
                         reason: reason.into(),
                     });
-                    result = sink.feed(Message::Close(frame)).await;
+                    result = until_abort(&shared, sink.feed(Message::Close(frame))).await;
                     close_written = true;
                     shared.close_sent.notify_one();
                 }
@@ -430,7 +462,7 @@ async fn writer(io: WriteOnly, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u
             }
         }
         if result.is_ok() {
-            result = sink.flush().await;
+            result = until_abort(&shared, sink.flush()).await;
         }
         if let Err(e) = result {
             // A send after our own close frame is not a failure worth reporting.
@@ -459,10 +491,31 @@ async fn writer(io: WriteOnly, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u
         Cmd::Send { id, msg, .. } => Some((id, msg)),
         _ => None,
     }));
-    if !failed {
+    // Closing the sink writes a close frame (without a code) unless one was
+    // written already: not after abort(), which drops the socket as it is.
+    if !failed && !shared.aborted.load(Ordering::Acquire) {
         let _ = SinkExt::close(&mut sink).await;
     }
     unsent
+}
+
+/// `write`, or [`WsError::AlreadyClosed`] if the writer was given up on
+/// ([`Shared::give_up`]) before it completes: after that, only a write the
+/// socket takes at once is made. A message in flight is then lost, like
+/// one in a failed write.
+async fn until_abort(
+    shared: &Shared,
+    write: impl Future<Output = Result<(), WsError>>,
+) -> Result<(), WsError> {
+    if shared.aborted.load(Ordering::Acquire) {
+        use futures_util::FutureExt;
+        return write.now_or_never().unwrap_or(Err(WsError::AlreadyClosed));
+    }
+    tokio::select! {
+        biased;
+        r = write => r,
+        _ = shared.writer_abort.notified() => Err(WsError::AlreadyClosed),
+    }
 }
 
 struct ReaderCtx {
@@ -629,6 +682,7 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
             }
             _ = tokio::time::sleep_until(timer_at), if close_deadline.is_some() || ping_deadline.is_some() => {
                 if close_deadline.is_some_and(|d| d <= timer_at) {
+                    ctx.shared.give_up();
                     if let Some((code, reason)) = received_close.take() {
                         return after_close(code, reason, false, !initiated_by_us);
                     }
@@ -638,6 +692,7 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                     ), false);
                 }
                 if awaiting_pong {
+                    ctx.shared.give_up();
                     return abnormal("pong timeout", true);
                 }
                 if ctx.shared.cmds.push(Cmd::Ping).is_err() {

@@ -34,7 +34,8 @@ pub struct ConnectOptions {
     pub ping_interval: Option<Duration>,
     /// Close with 1006 "pong timeout" when no pong arrives this long after a ping.
     pub pong_timeout: Duration,
-    /// How long to wait for the peer's close frame after sending ours.
+    /// How long to wait for the peer's close frame after `close()` asks for
+    /// ours (as in ws: also when ours cannot be written).
     pub close_timeout: Duration,
     /// Inbound queue limit in bytes before socket reads pause.
     pub inbound_high_water_bytes: usize,
