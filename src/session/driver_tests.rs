@@ -18,8 +18,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 use super::*;
+use crate::reconnect::supervisor::State;
 use crate::reconnect::{BackoffConfig, ClosePolicy, Jitter, OverflowPolicy, base_delay};
 use crate::session::Plain;
+use crate::session::{SendOutcome, Session};
 
 /// How long any single wait may take before the test fails as hung.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -214,6 +216,7 @@ fn name(ev: &Event) -> &'static str {
         Event::Close { .. } => "close",
         Event::Reconnecting { .. } => "reconnecting",
         Event::Terminal { .. } => "terminal",
+        Event::Dialing { .. } => "dialing",
         Event::Gateway(_) => "gateway",
     }
 }
@@ -256,8 +259,7 @@ fn config(url: &str) -> SessionConfig {
             },
             ..SupervisorConfig::default()
         },
-        queue: QueueConfig::default(),
-        ask_final: false,
+        ..SessionConfig::default()
     }
 }
 
@@ -381,6 +383,7 @@ async fn reconnects_then_flapping_stops_with_the_codes() {
                 delay,
                 code,
                 reason,
+                ..
             } => Some((*attempt, *delay, *code, reason.as_str())),
             _ => None,
         })
