@@ -107,7 +107,7 @@ unsafe fn null(env: sys::napi_env) -> napi::Result<sys::napi_value> {
 }
 
 /// A `GatewayError` as the fields of the JS `GatewayError`.
-fn gateway_error(e: &GatewayError) -> serde_json::Value {
+pub(crate) fn gateway_error(e: &GatewayError) -> serde_json::Value {
     json!({
         "code": e.code,
         "message": e.message,

@@ -4,14 +4,14 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use serde_json::json;
 
 use super::batch::Batch;
+use super::events::gateway_error;
 use super::identity::NativeDeviceIdentity;
 use super::options::{ms, payload_bytes, tls_options};
 use super::reconnecting::NativeReconnectOptions;
 use super::session::NativeSession;
-use crate::gateway::{ClientOptions, Credentials, DeviceTokenStore, GatewayError, GatewayProtocol};
+use crate::gateway::{ClientOptions, Credentials, DeviceTokenStore, GatewayProtocol};
 use crate::session::Target;
 
 /// Gateway client options as the JS layer passes them (checked and
@@ -199,7 +199,7 @@ impl NativeGatewayClient {
             },
             Err(e) => NativeRequest {
                 id: None,
-                error: Some(error_fields(&e)),
+                error: Some(gateway_error(&e)),
             },
         }
     }
@@ -265,16 +265,4 @@ pub struct NativeRequest {
     pub id: Option<String>,
     /// The `GatewayError` fields.
     pub error: Option<serde_json::Value>,
-}
-
-/// A `GatewayError` as the JS `GatewayError` fields.
-fn error_fields(e: &GatewayError) -> serde_json::Value {
-    json!({
-        "code": e.code,
-        "message": e.message,
-        "details": e.details,
-        "retryable": e.retryable,
-        "retryAfterMs": e.retry_after_ms,
-        "method": e.method,
-    })
 }
