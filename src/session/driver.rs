@@ -28,7 +28,6 @@
 //! evicted ids at once, `Close` reports what a failed write took, and
 //! `Terminal` hands back the rest.
 
-use std::borrow::Cow;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -69,6 +68,31 @@ pub struct SessionConfig {
     pub ask_target: bool,
 }
 
+/// What the caller decides itself (see [`SessionConfig`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Asks {
+    pub(super) final_close: bool,
+    pub(super) handshake: bool,
+    pub(super) target: bool,
+    /// The session dials at most once (a `WebSocket`): its supervisor never
+    /// retries and its protocol never pauses.
+    pub(super) never_retries: bool,
+}
+
+impl SessionConfig {
+    /// What the caller decides itself.
+    pub(super) fn asks(&self, proto: &impl Protocol) -> Asks {
+        Asks {
+            final_close: self.ask_final,
+            handshake: self.ask_handshake,
+            target: self.ask_target,
+            never_retries: self.supervisor.backoff.max_retries == Some(0)
+                && !self.ask_target
+                && !proto.can_pause(),
+        }
+    }
+}
+
 pub(super) struct St<P> {
     pub(super) sup: Supervisor,
     pub(super) queue: SendQueue<Outgoing>,
@@ -82,18 +106,24 @@ pub(super) struct St<P> {
     pub(super) handed_max: Option<u64>,
     /// `close()` was called: `(code, reason)`.
     pub(super) user_closed: Option<(Option<u16>, String)>,
-    pub(super) terminal: Option<Terminal>,
+    pub(super) terminal: Option<Box<Terminal>>,
+    /// The options of the next dial; taken for good by a session that never
+    /// reconnects, so they are freed once its connection is open.
+    pub(super) connect: Option<Arc<ConnectOptions>>,
     /// Paused: waiting for `resume()` or `close()`.
     pub(super) paused: bool,
     /// The caller's verdict on the last close or failed dial, once given.
     pub(super) verdict: Option<bool>,
     /// What the caller supplied for the next attempt, once it did.
-    pub(super) target: Option<Result<Target, String>>,
+    pub(super) target: Option<Box<Result<Target, String>>>,
     pub(super) proto: P,
 }
 
+/// A session's shared state. Only what is read after the start is kept:
+/// the supervisor and the send queue hold their own settings.
 pub(super) struct Inner<P> {
-    pub(super) cfg: SessionConfig,
+    pub(super) url: String,
+    pub(super) asks: Asks,
     pub(super) inbox: Arc<Inbox>,
     pub(super) st: Mutex<St<P>>,
     /// Something the loop waits on may have changed.
@@ -248,15 +278,14 @@ impl Step {
     }
 }
 
-/// The URL and options of the next attempt: the session's own, or (with
-/// `ask_target`) what the caller supplies for this attempt. A caller that
-/// fails to supply them fails the attempt with its error, as it is.
+/// The URL and options of the next attempt, when the caller supplies them
+/// (`ask_target`); `None`: the session's own. A caller that fails to supply
+/// them fails the attempt with its error, as it is.
 async fn target<P: Protocol>(
     inner: &Inner<P>,
-) -> Result<(Cow<'_, str>, Cow<'_, ConnectOptions>), Step> {
-    let cfg = &inner.cfg;
-    if !cfg.ask_target {
-        return Ok((Cow::Borrowed(&cfg.url), Cow::Borrowed(&cfg.connect)));
+) -> Result<Option<Arc<(String, ConnectOptions)>>, Step> {
+    if !inner.asks.target {
+        return Ok(None);
     }
     {
         let mut st = inner.lock();
@@ -273,18 +302,18 @@ async fn target<P: Protocol>(
     if st.user_closed.is_some() {
         return Err(Step::UserClosed(None));
     }
-    match st.target.take().expect("set: the wait ended") {
+    match *st.target.take().expect("set: the wait ended") {
         Ok(t) => {
-            let mut opts = cfg.connect.clone();
+            let mut opts =
+                ConnectOptions::clone(st.connect.as_deref().expect("kept: it reconnects"));
             if let Some(h) = &t.headers {
                 opts.headers = h.clone();
             }
             if let Some(p) = &t.protocols {
                 opts.protocols = p.clone();
             }
-            let url = t.url.clone();
             st.proto.on_target(&t);
-            Ok((Cow::Owned(url), Cow::Owned(opts)))
+            Ok(Some(Arc::new((t.url, opts))))
         }
         Err(message) => {
             inner.emit(Event::Error(ErrorEvent::new("target", message.clone())));
@@ -298,7 +327,7 @@ async fn target<P: Protocol>(
 /// the caller's verdict on it), or retried after the backoff or the
 /// server's `Retry-After`, whichever is longer.
 async fn dial_failed<P: Protocol>(inner: &Inner<P>, e: transport::ConnectError) -> Step {
-    let ask = inner.cfg.ask_handshake;
+    let ask = inner.asks.handshake;
     if ask {
         inner.lock().verdict = None;
     }
@@ -355,8 +384,7 @@ fn finish<P: Protocol>(inner: &Inner<P>, t: Terminal) {
     st.ready = false;
     let unsent: Vec<u64> = st.queue.drain().into_iter().map(|e| e.0).collect();
     // A socket that never reconnects ends this way every time: not news.
-    let never_retries = inner.cfg.supervisor.backoff.max_retries == Some(0);
-    if t.kind == TerminalKind::UserClosed || never_retries {
+    if t.kind == TerminalKind::UserClosed || inner.asks.never_retries {
         tracing::debug!(code = t.code, kind = t.kind.as_str(), "session: ended");
     } else {
         tracing::info!(
@@ -370,7 +398,7 @@ fn finish<P: Protocol>(inner: &Inner<P>, t: Terminal) {
     let mut out = Vec::new();
     st.proto.on_stopped(&t, &mut out);
     inner.apply(&mut st, &mut out, Instant::now());
-    st.terminal = Some(t.clone());
+    st.terminal = Some(Box::new(t.clone()));
     inner.emit(Event::Terminal {
         terminal: t,
         unsent,
@@ -395,63 +423,88 @@ fn finish_user<P: Protocol>(inner: &Inner<P>, conn_close: Option<(u16, String)>)
     );
 }
 
-/// One connection attempt, from the dial to the supervisor's decision.
-async fn attempt<P: Protocol>(inner: &Inner<P>) -> Step {
+/// A connection that opened: its future, the inbox it pushes to, and the
+/// wake-up of a protocol that intercepts messages.
+type Opened<F> = (F, Arc<Inbox>, Option<Arc<Notify>>);
+
+/// Steps 1 and 2: where to, the dial, and the open connection. Run boxed by
+/// [`attempt`], so that the dial's state (the target, the options, the TLS
+/// and upgrade futures) is freed once the connection is open instead of
+/// taking space in every session's task for the connection's whole life.
+async fn open<P: Protocol>(
+    inner: &Inner<P>,
+) -> Result<Opened<impl Future<Output = transport::CloseInfo> + Send + use<P>>, Step> {
     // 1. Dial: where to (asked of the caller before every attempt, when it
-    // supplies fresh credentials), then DNS, TCP, TLS and the upgrade. The
-    // dial's state lives in a box that is freed once the connection is open
-    // (what a future holds keeps its space for the future's whole life, and
-    // this one lives as long as the connection).
-    let (url, opts) = match target(inner).await {
-        Ok(t) => t,
-        Err(step) => return step,
+    // supplies fresh credentials), then DNS, TCP, TLS and the upgrade.
+    let owned = target(inner).await?;
+    // The session's own options: shared with the next attempt, or (a session
+    // that never reconnects) taken, so they are freed once this one is open.
+    let own = {
+        let mut st = inner.lock();
+        if inner.asks.never_retries {
+            st.connect.take()
+        } else {
+            st.connect.clone()
+        }
     };
-    let opts = &*opts;
-    let dial = Box::pin(transport::connect(&url, opts));
+    let (url, opts) = match (&owned, &own) {
+        (Some(t), _) => (t.0.as_str(), &t.1),
+        (None, Some(o)) => (inner.url.as_str(), &**o),
+        (None, None) => return Err(Step::UserClosed(None)),
+    };
+    let dial = Box::pin(transport::connect(url, opts));
     let Some(dialed) = inner.serve(dial, user_closed).await else {
-        return Step::UserClosed(None);
+        return Err(Step::UserClosed(None));
     };
     let (stream, info) = match dialed {
         Ok(v) => v,
-        Err(e) => return dial_failed(inner, e).await,
+        Err(e) => return Err(dial_failed(inner, e).await),
     };
     // 2. Open: announce, start the connection and tell the protocol, all
     // under the lock, so that no send overtakes the queue and no message or
     // `Sent` event precedes `Open`.
-    let frames;
-    let (running, inbox) = {
-        let mut st = inner.lock();
-        if st.user_closed.is_some() {
-            return Step::UserClosed(None);
-        }
-        inner.emit(Event::Open {
-            protocol: info.protocol,
-            extensions: info.extensions,
-        });
-        // A protocol that intercepts messages gets them through an inbox of
-        // its own, which wakes this task; otherwise they go straight to JS.
-        frames = st.proto.intercepts().then(|| Arc::new(Notify::new()));
-        let inbox = match &frames {
-            Some(f) => Arc::new(Inbox::notifying(
-                f.clone(),
-                opts.inbound_high_water_bytes,
-                opts.inbound_high_water_messages,
-            )),
-            None => inner.inbox.clone(),
-        };
-        let (conn, running) = transport::start_connection(stream, opts, inbox.clone());
-        st.conn = Some(conn);
-        st.ready = false;
-        st.handed_max = None;
-        let now = Instant::now();
-        let mut out = Vec::new();
-        st.proto.on_open(now, &mut out);
-        inner.apply(&mut st, &mut out, now);
-        (running, inbox)
+    let mut st = inner.lock();
+    if st.user_closed.is_some() {
+        return Err(Step::UserClosed(None));
+    }
+    inner.emit(Event::Open {
+        protocol: info.protocol,
+        extensions: info.extensions,
+    });
+    // A protocol that intercepts messages gets them through an inbox of its
+    // own, which wakes this task; otherwise they go straight to JS.
+    let frames = st.proto.intercepts().then(|| Arc::new(Notify::new()));
+    let inbox = match &frames {
+        Some(f) => Arc::new(Inbox::notifying(
+            f.clone(),
+            opts.inbound_high_water_bytes,
+            opts.inbound_high_water_messages,
+        )),
+        None => inner.inbox.clone(),
+    };
+    let (conn, running) = transport::start_connection(stream, opts, inbox.clone());
+    st.conn = Some(conn);
+    st.ready = false;
+    st.handed_max = None;
+    let now = Instant::now();
+    let mut out = Vec::new();
+    st.proto.on_open(now, &mut out);
+    inner.apply(&mut st, &mut out, now);
+    Ok((running, inbox, frames))
+}
+
+/// One connection attempt, from the dial to the supervisor's decision.
+async fn attempt<P: Protocol>(inner: &Inner<P>) -> Step {
+    let (running, inbox, frames) = match Box::pin(open(inner)).await {
+        Ok(opened) => opened,
+        Err(step) => return step,
     };
     // 3. Run until it ends (close() and abort() act on the connection).
+    // The intercepting path is boxed: passed by value, `running` would
+    // otherwise take its space twice in every session's task, including the
+    // plain sockets that never take this path (about 2 KiB per connection).
     let close = match &frames {
-        Some(f) => run_intercepted(inner, running, &inbox, f).await,
+        Some(f) => Box::pin(run_intercepted(inner, running, &inbox, f)).await,
         None => running.await,
     };
     // 4. Report the close; unsent messages go back to the queue.
@@ -477,7 +530,7 @@ async fn attempt<P: Protocol>(inner: &Inner<P>) -> Step {
         for (id, msg) in close.unsent.iter().rev() {
             st.queue.push_front(*id, msg.clone(), msg.len());
         }
-        let ask = inner.cfg.ask_final && close.by_server && st.user_closed.is_none();
+        let ask = inner.asks.final_close && close.by_server && st.user_closed.is_none();
         if let Some(err) = &close.error {
             inner.emit(Event::Error(ErrorEvent::new("connection", err.clone())));
         }

@@ -948,3 +948,57 @@ async fn force_final_pauses_until_resume_and_close_while_paused_is_user_closed()
     assert_eq!(ev.log, ["open", "close", "open", "close", "terminal"]);
     assert_eq!(srv.upgrades(), 2);
 }
+
+/// Every idle connection pays for its session's task, so the task must be the
+/// connection's own future plus a little: the dial's state, the rare paths
+/// (targets, failed dials) and a protocol's interception are boxed, not kept
+/// inline for the connection's whole life. (Passing the connection future by
+/// value into another async fn once doubled the task to 4.3 KB.)
+#[tokio::test]
+async fn a_plain_session_task_is_the_connection_plus_a_little() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(l.local_addr().unwrap())
+        .await
+        .unwrap();
+    let inbox = Arc::new(Inbox::new(Box::new(|| true), 1, 1));
+    let opts = ConnectOptions::default();
+    let (_conn, running) =
+        transport::start_connection(transport::stream::Stream::plain(tcp), &opts, inbox.clone());
+    let cfg = SessionConfig::default();
+    let inner = Arc::new(Inner {
+        url: String::new(),
+        asks: cfg.asks(&Plain),
+        inbox,
+        st: Mutex::new(St {
+            sup: Supervisor::default(),
+            queue: SendQueue::new(QueueConfig::default()),
+            conn: None,
+            ready: false,
+            next_id: 1,
+            accepted_before: 0,
+            handed_max: None,
+            user_closed: None,
+            terminal: None,
+            paused: false,
+            verdict: None,
+            target: None,
+            connect: Some(Arc::new(cfg.connect)),
+            proto: Plain,
+        }),
+        wake: Notify::new(),
+    });
+    let task = run(inner);
+    let (task, conn) = (
+        std::mem::size_of_val(&task),
+        std::mem::size_of_val(&running),
+    );
+    assert!(
+        task <= conn + 512,
+        "the session task is {task} bytes for a {conn}-byte connection future"
+    );
+    assert!(
+        std::mem::size_of::<Inner<Plain>>() <= 1024,
+        "a session's shared state is {} bytes",
+        std::mem::size_of::<Inner<Plain>>()
+    );
+}

@@ -75,10 +75,12 @@ impl<P: Protocol> Session<P> {
         inbox: Arc<Inbox>,
         rt: &tokio::runtime::Handle,
     ) -> Result<Session<P>, String> {
-        let sup = Supervisor::new(cfg.supervisor.clone())?;
+        let asks = cfg.asks(&proto);
+        let sup = Supervisor::new(cfg.supervisor)?;
         let queue = SendQueue::new(cfg.queue);
         let inner = Arc::new(Inner {
-            cfg,
+            url: cfg.url,
+            asks,
             inbox,
             st: Mutex::new(St {
                 sup,
@@ -93,6 +95,7 @@ impl<P: Protocol> Session<P> {
                 paused: false,
                 verdict: None,
                 target: None,
+                connect: Some(Arc::new(cfg.connect)),
                 proto,
             }),
             wake: Notify::new(),
@@ -245,7 +248,7 @@ impl<P: Protocol> Session<P> {
     ///
     /// [`Event::Dialing`]: super::Event::Dialing
     pub fn set_target(&self, target: Result<Target, String>) {
-        self.inner.lock().target = Some(target);
+        self.inner.lock().target = Some(Box::new(target));
         self.inner.wake.notify_one();
     }
 
@@ -267,7 +270,7 @@ impl<P: Protocol> Session<P> {
 
     /// The terminal decision, once stopped.
     pub fn terminal(&self) -> Option<Terminal> {
-        self.inner.lock().terminal.clone()
+        self.inner.lock().terminal.as_deref().cloned()
     }
 
     /// Runs `f` on the protocol (a command from JS, such as a gateway

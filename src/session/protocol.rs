@@ -87,6 +87,12 @@ pub trait Protocol: Send + 'static {
     /// or straight to JS (false).
     fn intercepts(&self) -> bool;
 
+    /// Whether this protocol may pause the session (a `Verdict` with
+    /// `force_final`), after which `resume()` dials again.
+    fn can_pause(&self) -> bool {
+        false
+    }
+
     /// The caller supplied this attempt's target (before the dial).
     fn on_target(&mut self, _target: &Target) {}
 

@@ -328,6 +328,10 @@ impl Protocol for GatewayProtocol {
         true
     }
 
+    fn can_pause(&self) -> bool {
+        true
+    }
+
     fn on_target(&mut self, target: &Target) {
         // Device tokens are keyed by the URL dialed; a fresh token is the
         // shared gateway token for this attempt.
