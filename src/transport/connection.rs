@@ -553,6 +553,9 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
     let mut stashed: Option<Item> = None;
     let mut received_close: Option<(u16, String)> = None;
     let mut initiated_by_us = false;
+    // Our close frame was written: with the server's close frame read, the
+    // closing handshake is complete, and the close is clean however TCP ends.
+    let mut close_written = false;
     let mut close_deadline: Option<tokio::time::Instant> = None;
     let mut ping_deadline: Option<tokio::time::Instant> =
         ctx.ping_interval.map(|i| tokio::time::Instant::now() + i);
@@ -622,6 +625,7 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                 }
             }
             _ = ctx.shared.close_sent.notified() => {
+                close_written = true;
                 if received_close.is_none() {
                     initiated_by_us = true;
                 }
@@ -632,7 +636,7 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
             _ = tokio::time::sleep_until(timer_at), if close_deadline.is_some() || ping_deadline.is_some() => {
                 if close_deadline.is_some_and(|d| d <= timer_at) {
                     if let Some((code, reason)) = received_close.take() {
-                        return after_close(code, reason, false, !initiated_by_us);
+                        return after_close(code, reason, close_written, !initiated_by_us);
                     }
                     return abnormal(format!(
                         "close timeout: the server did not answer the close frame within {} ms",
@@ -697,7 +701,7 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                         // The server's close frame came first, then the
                         // connection failed (uvicorn before 0.52.1 resets
                         // TCP after it): keep its code.
-                        return after_close(code, reason, false, !initiated_by_us);
+                        return after_close(code, reason, close_written, !initiated_by_us);
                     }
                     let code = match e {
                         ReadError::TooBig { .. } => 1009,
@@ -705,6 +709,16 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                         ReadError::Protocol(_) => 1002,
                         ReadError::EndedMidFrame | ReadError::Io(_) => return abnormal(e.to_string(), true),
                     };
+                    // JS handles the messages that came before the bad frame
+                    // first, so that what it sends in answer goes out before
+                    // the close frame (Autobahn 3.2, 4.1.3, 5.15).
+                    tokio::select! {
+                        biased;
+                        _ = ctx.shared.abort.notified() => {
+                            return abnormal("aborted: the socket was closed without a close handshake", false);
+                        }
+                        _ = ctx.inbox.settle() => {}
+                    }
                     let reason = e.to_string();
                     let _ = ctx.shared.cmds.push(Cmd::Close { code: Some(code), reason: clamp_reason(&reason) });
                     return failed_with(code, reason);

@@ -91,6 +91,12 @@ impl Stream {
         self.upgrade_cut = false;
     }
 
+    /// Whether the upgrade response is still being scanned: its headers
+    /// have not ended yet (see [`Stream::scan_upgrade`]).
+    pub fn scanning_upgrade(&self) -> bool {
+        self.upgrade.is_some()
+    }
+
     /// Whether the handshake read a `101` response that ended exactly at its
     /// headers: nothing after them reached the handshake, so frames can be
     /// read from this stream without losing a byte.
