@@ -197,13 +197,13 @@ const UPGRADE_HEAD_MAX: usize = 64 * 1024;
 
 /// The bytes of an upgrade response seen so far.
 #[derive(Default)]
-struct UpgradeScan {
+pub(crate) struct UpgradeScan {
     head: Vec<u8>,
 }
 
 /// What to do with a chunk of an upgrade response.
 #[derive(Debug, PartialEq, Eq)]
-enum Scan {
+pub(crate) enum Scan {
     /// The headers have not ended yet: hand the chunk over.
     More,
     /// A `101` response's headers end inside the chunk; its last `excess`
@@ -218,7 +218,7 @@ enum Scan {
 }
 
 impl UpgradeScan {
-    fn feed(&mut self, chunk: &[u8]) -> Scan {
+    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Scan {
         // A terminator may straddle chunks: look again at the last 2 bytes.
         let from = self.head.len().saturating_sub(2);
         self.head.extend_from_slice(chunk);
