@@ -711,13 +711,16 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                     };
                     // JS handles the messages that came before the bad frame
                     // first, so that what it sends in answer goes out before
-                    // the close frame (Autobahn 3.2, 4.1.3, 5.15).
+                    // the close frame (Autobahn 3.2, 4.1.3, 5.15); a consumer
+                    // that stopped taking events is waited for no longer
+                    // than the close timeout.
                     tokio::select! {
                         biased;
                         _ = ctx.shared.abort.notified() => {
                             return abnormal("aborted: the socket was closed without a close handshake", false);
                         }
                         _ = ctx.inbox.settle() => {}
+                        _ = tokio::time::sleep(ctx.close_timeout) => {}
                     }
                     let reason = e.to_string();
                     let _ = ctx.shared.cmds.push(Cmd::Close { code: Some(code), reason: clamp_reason(&reason) });

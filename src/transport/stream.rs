@@ -107,12 +107,18 @@ impl Stream {
     /// Moves read-ahead bytes into `buf`; frees the read-ahead buffer once
     /// it is drained.
     fn serve_ahead(&mut self, buf: &mut ReadBuf<'_>) {
-        let n = self.ahead.len().min(buf.remaining());
-        buf.put_slice(&self.ahead[..n]);
-        self.ahead.advance(n);
-        if self.ahead.is_empty() {
-            self.ahead = BytesMut::new();
-        }
+        serve(&mut self.ahead, buf);
+    }
+}
+
+/// Moves bytes from `from` into `buf`; frees `from`'s memory once it is
+/// drained.
+pub(crate) fn serve(from: &mut BytesMut, buf: &mut ReadBuf<'_>) {
+    let n = from.len().min(buf.remaining());
+    buf.put_slice(&from[..n]);
+    from.advance(n);
+    if from.is_empty() {
+        *from = BytesMut::new();
     }
 }
 

@@ -14,10 +14,10 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::stream::Stream;
+use super::stream::{self, Stream};
 
 /// The stream the handshake runs on (see the module docs). Cancel-safe:
 /// bytes read before a `Pending` are kept.
@@ -73,12 +73,7 @@ impl AsyncRead for WholeHead {
         if this.head.is_empty() {
             return Pin::new(&mut this.stream).poll_read(cx, buf);
         }
-        let n = this.head.len().min(buf.remaining());
-        buf.put_slice(&this.head[..n]);
-        this.head.advance(n);
-        if this.head.is_empty() {
-            this.head = BytesMut::new();
-        }
+        stream::serve(&mut this.head, buf);
         Poll::Ready(Ok(()))
     }
 }
