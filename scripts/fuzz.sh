@@ -18,6 +18,9 @@ if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo fuzz list)
 fi
 export RUSTC_BOOTSTRAP=1
+# The file targets (identity_file, token_store) write one file per input:
+# keep it in memory where possible.
+if [ -d /dev/shm ] && [ -z "${TMPDIR:-}" ]; then export TMPDIR=/dev/shm; fi
 mkdir -p logs
 for t in "${targets[@]}"; do
   echo "== $t ($seconds s)"

@@ -228,14 +228,29 @@ impl UpgradeScan {
         // A terminator may straddle chunks: look again at the last 2 bytes.
         let from = self.head.len().saturating_sub(2);
         self.head.extend_from_slice(chunk);
-        let Some(status_end) = self.head.iter().position(|&b| b == b'\n') else {
+        // Empty lines before the status line are skipped, as httparse (and
+        // so tungstenite) skips them (RFC 9112 §2.2).
+        let mut start = 0;
+        loop {
+            match &self.head[start..] {
+                [b'\r', b'\n', ..] => start += 2,
+                [b'\n', ..] => start += 1,
+                [b'\r'] => return Scan::More,
+                _ => break,
+            }
+        }
+        let Some(status_end) = self.head[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| start + i)
+        else {
             return if self.head.len() > UPGRADE_HEAD_MAX {
                 Scan::PassThrough
             } else {
                 Scan::More
             };
         };
-        if !is_101(&self.head[..status_end]) {
+        if !is_101(&self.head[start..status_end]) {
             return Scan::PassThrough;
         }
         // The headers end at the first empty line ("\r\n" or, leniently as
@@ -394,6 +409,18 @@ mod tests {
             scan(&[b"HTTP/1.1 101\nA: b\n\nX"]),
             vec![Scan::Cut { excess: 1 }]
         );
+        // Empty lines before the status line are skipped, as httparse does
+        // (found by the upgrade_response fuzz target), in any split.
+        let wire = b"\r\n\nHTTP/1.1 101 OK\r\nA: b\r\n\r\nX";
+        for split in 0..wire.len() {
+            let got = scan(&[&wire[..split], &wire[split..]]);
+            let cut = match got[..] {
+                [Scan::Cut { excess }, ..] => split - excess,
+                [Scan::More, Scan::Cut { excess }] => wire.len() - excess,
+                _ => panic!("split at {split}: {got:?}"),
+            };
+            assert_eq!(cut, wire.len() - 1, "split at {split}");
+        }
     }
 
     /// Anything but a 101 passes through (the handshake reports it); a 101
