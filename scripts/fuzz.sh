@@ -3,11 +3,13 @@
 # other, on one core (not part of `npm test` or CI).
 #
 #   scripts/fuzz.sh [seconds per target] [target ...]     default: 60 s, all
+#   FUZZ_ARGS=-max_len=140000 scripts/fuzz.sh 120 frame_reader   (more libFuzzer flags)
 #
 # Needs `cargo install cargo-fuzz`; on stable Rust, RUSTC_BOOTSTRAP=1 lets
 # cargo-fuzz use the nightly flags it needs. New inputs that reach new code
 # land in fuzz/corpus/<target>/ (minimise before committing:
-# `cargo fuzz cmin <target>`); a crash lands in fuzz/artifacts/<target>/:
+# `cargo fuzz cmin -O <target> corpus/<target> -- -use_counters=0`, which keeps
+# one input per newly covered edge); a crash lands in fuzz/artifacts/<target>/:
 # copy it to fuzz/regressions/<target>/ (replayed by `cargo test`) and fix it.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
@@ -27,7 +29,7 @@ for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   # With -jobs, libFuzzer runs one worker process and logs to fuzz-0.log.
   rm -f fuzz-0.log
-  cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time="$seconds" -jobs=1 -workers=1 -print_final_stats=1 || true
+  cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time="$seconds" -jobs=1 -workers=1 -print_final_stats=1 ${FUZZ_ARGS:-} || true
   mv fuzz-0.log "logs/$t.log"
   # The last status line (executions, coverage, corpus) and any crash.
   grep -E '^#[0-9]+' "logs/$t.log" | tail -1

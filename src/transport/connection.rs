@@ -12,6 +12,10 @@
 //! reports the bytes written (`bufferedAmount`) and the last written id
 //! (`sendAsync`). Nothing is written after a close frame, and no message
 //! after the server's close frame was read.
+//! When the server breaks the protocol, the reader lets the consumer handle
+//! the messages that came before the bad frame ([`Inbox::settle`]), so that
+//! answers to them are written before the close frame. `wasClean` is true
+//! once both close frames were exchanged, however TCP then ends.
 //! The connection ends with a [`CloseInfo`] that says who closed it and why,
 //! and hands back every message that was accepted but never written.
 
