@@ -20,11 +20,15 @@
 //! It is not a WebSocket server, and it does not implement permessage-deflate.
 
 pub mod cli;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gateway;
 pub mod reconnect;
 pub mod runtime;
 pub mod session;
 pub mod transport;
 
-#[cfg(not(test))]
+// Not with the `fuzzing` feature: the fuzz targets are executables, which
+// cannot leave Node-API symbols for Node to provide.
+#[cfg(not(any(test, feature = "fuzzing")))]
 mod bindings;

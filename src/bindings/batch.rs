@@ -304,18 +304,20 @@ impl ToNapiValue for Batch {
                 InboundEvent::Sent { id, bytes, notify } => unsafe {
                     super::events::sent(env, *id, *bytes, *notify)?
                 },
+                InboundEvent::Sync => {
+                    // A marker for the inbox (`Inbox::settle`): nothing for JS.
+                    i += 1;
+                    continue;
+                }
                 _ => {
-                    // Moved into JS; a placeholder (no allocation) stays behind.
-                    let placeholder = InboundEvent::Sent {
-                        id: 0,
-                        bytes: 0,
-                        notify: false,
-                    };
-                    match std::mem::replace(&mut events[i], placeholder) {
+                    // Moved into JS; a marker (no allocation) stays behind.
+                    match std::mem::replace(&mut events[i], InboundEvent::Sync) {
                         InboundEvent::Text(t) => unsafe { external_text::create(env, t.into())? },
                         InboundEvent::Binary(b) => unsafe { js_buffer(env, b)? },
                         InboundEvent::Session(ev) => unsafe { super::events::event(env, *ev)? },
-                        InboundEvent::Sent { .. } => unreachable!("handled above"),
+                        InboundEvent::Sent { .. } | InboundEvent::Sync => {
+                            unreachable!("handled above")
+                        }
                     }
                 }
             };

@@ -485,7 +485,7 @@ fn drain(inbox: &Inbox, run: &mut Run) -> usize {
                     "truncated": b.len() > 64,
                 }));
             }
-            InboundEvent::Sent { .. } | InboundEvent::Session(_) => {}
+            InboundEvent::Sent { .. } | InboundEvent::Session(_) | InboundEvent::Sync => {}
         }
     }
     n

@@ -187,7 +187,7 @@ impl Events {
                     }
                     InboundEvent::Text(t) => self.texts.push(t.to_string()),
                     InboundEvent::Sent { id, .. } => self.sent.push(id),
-                    InboundEvent::Binary(_) => {}
+                    InboundEvent::Binary(_) | InboundEvent::Sync => {}
                 }
             }
             recv(&mut self.woken, "the next session event").await;

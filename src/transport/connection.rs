@@ -15,6 +15,10 @@
 //! up on (`abort()`, a close or pong timeout), the writer waits on the peer
 //! no longer: it hands back what it has not written, so a peer that stops
 //! reading cannot hold the connection open.
+//! When the server breaks the protocol, the reader lets the consumer handle
+//! the messages that came before the bad frame ([`Inbox::settle`]), so that
+//! answers to them are written before the close frame. `wasClean` is true
+//! once both close frames were exchanged, however TCP then ends.
 //! The connection ends with a [`CloseInfo`] that says who closed it and why,
 //! and hands back every message that was accepted but never written.
 
@@ -604,6 +608,9 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
     let mut stashed: Option<Item> = None;
     let mut received_close: Option<(u16, String)> = None;
     let mut initiated_by_us = false;
+    // Our close frame was written: with the server's close frame read, the
+    // closing handshake is complete, and the close is clean however TCP ends.
+    let mut close_written = false;
     let mut close_deadline: Option<tokio::time::Instant> = None;
     let mut ping_deadline: Option<tokio::time::Instant> =
         ctx.ping_interval.map(|i| tokio::time::Instant::now() + i);
@@ -673,6 +680,7 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                 }
             }
             _ = ctx.shared.close_sent.notified() => {
+                close_written = true;
                 if received_close.is_none() {
                     initiated_by_us = true;
                 }
@@ -684,7 +692,7 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                 if close_deadline.is_some_and(|d| d <= timer_at) {
                     ctx.shared.give_up();
                     if let Some((code, reason)) = received_close.take() {
-                        return after_close(code, reason, false, !initiated_by_us);
+                        return after_close(code, reason, close_written, !initiated_by_us);
                     }
                     return abnormal(format!(
                         "close timeout: the server did not answer the close frame within {} ms",
@@ -757,7 +765,7 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                         // The server's close frame came first, then the
                         // connection failed (uvicorn before 0.52.1 resets
                         // TCP after it): keep its code.
-                        return after_close(code, reason, false, !initiated_by_us);
+                        return after_close(code, reason, close_written, !initiated_by_us);
                     }
                     let code = match e {
                         ReadError::TooBig { .. } => 1009,
@@ -765,6 +773,19 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                         ReadError::Protocol(_) => 1002,
                         ReadError::EndedMidFrame | ReadError::Io(_) => return abnormal(e.to_string(), true),
                     };
+                    // JS handles the messages that came before the bad frame
+                    // first, so that what it sends in answer goes out before
+                    // the close frame (Autobahn 3.2, 4.1.3, 5.15); a consumer
+                    // that stopped taking events is waited for no longer
+                    // than the close timeout.
+                    tokio::select! {
+                        biased;
+                        _ = ctx.shared.abort.notified() => {
+                            return abnormal("aborted: the socket was closed without a close handshake", false);
+                        }
+                        _ = ctx.inbox.settle() => {}
+                        _ = tokio::time::sleep(ctx.close_timeout) => {}
+                    }
                     let reason = e.to_string();
                     let _ = ctx.shared.cmds.push(Cmd::Close { code: Some(code), reason: clamp_reason(&reason) });
                     return failed_with(code, reason);

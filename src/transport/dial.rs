@@ -31,6 +31,7 @@ use super::stream::Stream;
 use super::tls;
 use super::tunnel::{self, Link};
 use super::upgrade::{io_error, upgrade_error, upgrade_request};
+use super::whole_head::WholeHead;
 
 /// What a dial learned, step by step.
 #[derive(Clone, Debug, Default)]
@@ -455,24 +456,30 @@ async fn hop(
     let mut config = WebSocketConfig::default();
     config.write_buffer_size = 0;
     config.read_buffer_size = 0;
+    // tungstenite gets the response headers whole (`upgrade`), however
+    // small the pieces they arrived in.
     stream.scan_upgrade();
     let upgraded = p
         .within(
             "the HTTP upgrade (the server accepted the connection but did not answer the upgrade request)",
-            tokio_tungstenite::client_async_with_config(request, stream, Some(config)),
+            tokio_tungstenite::client_async_with_config(
+                request,
+                WholeHead::new(stream),
+                Some(config),
+            ),
         )
         .await;
     p.info.upgrade = started.elapsed();
     let (ws, response) = upgraded?.map_err(upgrade_error)?;
-    let stream = ws.into_inner();
-    if !stream.upgrade_cut() {
+    let stream = ws.into_inner().into_inner();
+    let Some(stream) = stream.filter(|s| s.upgrade_cut()) else {
         // Cannot happen for a 101 that tungstenite accepted; refuse rather
         // than lose the bytes that followed it.
         return Err(ConnectError::new(
             Kind::Handshake,
             "internal error: the upgrade response was not recognised as a 101 by clawsock's scanner; please report this with the server's response headers",
         ));
-    }
+    };
     p.info.status = response.status().as_u16();
     let header = |n: &str| {
         response

@@ -16,7 +16,13 @@
 //! no reserved opcodes, no masked frames from a server, control frames final
 //! and at most 125 bytes, continuation frames only inside a fragmented
 //! message, UTF-8 text, the message size limit (`maxPayload`), and a close
-//! frame's code and reason.
+//! frame's code (one that may be sent: RFC 6455 §7.4) and reason.
+//!
+//! Text is checked as it arrives ([`super::utf8`]): a fragmented message, or
+//! a frame that comes in several reads, is refused at the first piece that
+//! makes it invalid UTF-8, not at its end (RFC 6455 §8.1, Autobahn 6.4.x).
+//! Everything after the server's close frame is discarded (RFC 6455 §1.4):
+//! the stream then ends cleanly when the server closes TCP.
 
 use std::io;
 use std::pin::Pin;
@@ -28,6 +34,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::pool;
+use super::utf8::Utf8Check;
 
 /// A payload at least this big is read straight into its own buffer.
 pub const DIRECT_MIN: usize = 64 * 1024;
@@ -107,6 +114,8 @@ struct Header {
     fin: bool,
     opcode: u8,
     len: usize,
+    /// Its payload is (part of) a text message.
+    text: bool,
 }
 
 const OP_CONTINUATION: u8 = 0;
@@ -133,9 +142,13 @@ pub struct FrameReader {
     direct: Option<Vec<u8>>,
     /// A fragmented message so far.
     partial: Option<Partial>,
-    /// Whether a close frame was read (any frame after it is an error).
+    /// Whether a close frame was read (what follows it is discarded).
     closed: bool,
     max_payload: usize,
+    /// The text message being read, checked so far.
+    utf8: Utf8Check,
+    /// How many bytes of the current frame's payload `utf8` has checked.
+    checked: usize,
 }
 
 impl FrameReader {
@@ -148,6 +161,8 @@ impl FrameReader {
             partial: None,
             closed: false,
             max_payload,
+            utf8: Utf8Check::default(),
+            checked: 0,
         }
     }
 
@@ -157,6 +172,15 @@ impl FrameReader {
         io: &mut R,
     ) -> Poll<Result<Option<Frame>, ReadError>> {
         loop {
+            if self.closed {
+                // After the close frame: discard until the server closes TCP.
+                self.buf.clear();
+                let n = ready!(self.read(cx, io)).map_err(ReadError::Io)?;
+                if n == 0 {
+                    return Poll::Ready(Ok(None));
+                }
+                continue;
+            }
             if let Some(frame) = self.decode()? {
                 return Poll::Ready(Ok(Some(frame)));
             }
@@ -232,6 +256,10 @@ impl FrameReader {
             };
             let payload = if let Some(direct) = &self.direct {
                 if direct.len() < header.len {
+                    if header.text {
+                        check_text(&mut self.utf8, &direct[self.checked..])?;
+                        self.checked = direct.len();
+                    }
                     return Ok(None);
                 }
                 pool::bytes(self.direct.take().unwrap())
@@ -244,6 +272,12 @@ impl FrameReader {
                 self.direct = Some(direct);
                 return Ok(None);
             } else {
+                if header.text {
+                    // Part of the payload: check it now (fail fast).
+                    let n = self.buf.len();
+                    check_text(&mut self.utf8, &self.buf[self.checked..n])?;
+                    self.checked = n;
+                }
                 self.buf.reserve(header.len - self.buf.len());
                 return Ok(None);
             };
@@ -269,9 +303,6 @@ impl FrameReader {
             127 => (u64::from_be_bytes(b[2..10].try_into().unwrap()), 10),
             n => (u64::from(n), 2),
         };
-        if self.closed {
-            return Err(protocol("the server sent a frame after its close frame"));
-        }
         if rsv != 0 {
             return Err(protocol(
                 "reserved bits are set, and no extension was agreed",
@@ -315,11 +346,23 @@ impl FrameReader {
             }
         }
         bytes::Buf::advance(&mut self.buf, at);
+        let text = match opcode {
+            OP_TEXT => {
+                self.utf8 = Utf8Check::default();
+                true
+            }
+            OP_CONTINUATION => self.partial.as_ref().is_some_and(|p| p.text),
+            _ => false,
+        };
+        if !control {
+            self.checked = 0;
+        }
         let header = Header {
             fin,
             opcode,
             // Fits: checked against max_payload (data) or 125 (control).
             len: len as usize,
+            text,
         };
         self.header = Some(header);
         Ok(Some(header))
@@ -328,13 +371,33 @@ impl FrameReader {
     /// Turns a frame's payload into what the caller sees; `None` for a
     /// fragment that does not end its message.
     fn complete(&mut self, h: Header, payload: Bytes) -> Result<Option<Frame>, ReadError> {
+        // Whether the message's text was checked piece by piece here; if
+        // not (a whole message in one frame, read in one piece), it is
+        // checked once when it becomes a `Utf8Bytes`.
+        let mut checked = false;
+        if h.text {
+            if h.opcode != OP_TEXT || !h.fin || self.checked > 0 {
+                check_text(&mut self.utf8, &payload[self.checked..])?;
+                if h.fin {
+                    self.utf8.finish().map_err(|_| ReadError::InvalidUtf8)?;
+                }
+                checked = true;
+            }
+            self.checked = 0;
+        }
         let data = |text: bool, payload: Bytes| -> Result<Frame, ReadError> {
-            if text {
+            if !text {
+                Ok(Frame::Binary(payload))
+            } else if checked {
+                // SAFETY: every byte of the message went through
+                // `Utf8Check`, which ended with no code point left open.
+                Ok(Frame::Text(unsafe {
+                    Utf8Bytes::from_bytes_unchecked(payload)
+                }))
+            } else {
                 Utf8Bytes::try_from(payload)
                     .map(Frame::Text)
                     .map_err(|_| ReadError::InvalidUtf8)
-            } else {
-                Ok(Frame::Binary(payload))
             }
         };
         match h.opcode {
@@ -365,9 +428,14 @@ impl FrameReader {
     }
 }
 
+/// Checks the next piece of the text message being read.
+fn check_text(utf8: &mut Utf8Check, piece: &[u8]) -> Result<(), ReadError> {
+    utf8.feed(piece).map_err(|_| ReadError::InvalidUtf8)
+}
+
 /// A close frame's code and reason. A code that may not be sent on the wire
-/// (1005, 1006, 1015, reserved or out of range) is reported as 1002, as
-/// tungstenite does.
+/// (1005, 1006, 1015, reserved or out of range) is a protocol error: the
+/// connection fails with 1002, and the reason names the code.
 fn close_frame(payload: &[u8]) -> Result<Option<(u16, String)>, ReadError> {
     match payload.len() {
         0 => Ok(None),
@@ -375,11 +443,12 @@ fn close_frame(payload: &[u8]) -> Result<Option<(u16, String)>, ReadError> {
         _ => {
             let code = u16::from_be_bytes([payload[0], payload[1]]);
             let reason = std::str::from_utf8(&payload[2..]).map_err(|_| ReadError::InvalidUtf8)?;
-            if CloseCode::from(code).is_allowed() {
-                Ok(Some((code, reason.to_string())))
-            } else {
-                Ok(Some((1002, "Protocol violation".to_string())))
+            if !CloseCode::from(code).is_allowed() {
+                return Err(protocol(format!(
+                    "its close frame has code {code}, which is not a code an endpoint may send (RFC 6455 §7.4)"
+                )));
             }
+            Ok(Some((code, reason.to_string())))
         }
     }
 }
@@ -535,10 +604,7 @@ mod tests {
                 "new message inside",
             ),
             (frame(0x88, &[3]), "1-byte payload"),
-            (
-                [frame(0x88, &[]), frame(0x81, b"late")].concat(),
-                "after its close",
-            ),
+            (frame(0x88, &[0x03, 0xE7]), "code 999"),
         ];
         for (wire, want) in cases {
             let why = protocol_error(wire);
@@ -583,11 +649,82 @@ mod tests {
             close_frame(&[0x0F, 0xA1, b'R']).unwrap(),
             Some((4001, "R".into()))
         );
-        assert_eq!(
-            close_frame(&[0x03, 0xED]).unwrap(),
-            Some((1002, "Protocol violation".into())),
-            "1005 on the wire"
-        );
+        for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000] {
+            match close_frame(&code.to_be_bytes()) {
+                Err(ReadError::Protocol(why)) => {
+                    assert!(why.contains(&format!("code {code}")), "{why}")
+                }
+                other => panic!("{code}: {other:?}"),
+            }
+        }
+    }
+
+    /// Whatever follows the close frame is discarded, and the stream then
+    /// ends cleanly (RFC 6455 §1.4; Autobahn 7.1.x).
+    #[test]
+    fn after_the_close_frame_everything_is_discarded() {
+        let mut wire = frame(0x88, &[0x03, 0xE8]);
+        wire.extend(frame(0x81, b"late"));
+        wire.extend(frame(0x89, b""));
+        wire.extend([0xFF, 0xFF, 0xFF]);
+        for chunk in [1, 3, usize::MAX] {
+            let (frames, err) = read_all(&wire, chunk, 100);
+            assert!(err.is_none(), "chunk {chunk}: {err:?}");
+            assert_eq!(frames, vec![Frame::Close(Some((1000, String::new())))]);
+        }
+    }
+
+    /// Invalid UTF-8 is refused at the fragment, or the read, that makes
+    /// the text invalid: the rest of the message is never waited for.
+    #[test]
+    fn invalid_text_fails_fast() {
+        let ok = b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5";
+        // Fragments: the second one is invalid, the third never comes.
+        let mut wire = frame(0x01, ok);
+        wire.extend(frame(0x00, b"\xf4\x90\x80\x80"));
+        assert!(matches!(error_waiting(&wire), ReadError::InvalidUtf8));
+        // One frame, of which only the start has arrived, up to the byte
+        // (0x90 after 0xF4) that makes it invalid.
+        let mut payload = ok.to_vec();
+        payload.extend_from_slice(b"\xf4\x90\x80\x80edited");
+        let whole = frame(0x81, &payload);
+        assert!(matches!(
+            error_waiting(&whole[..15]),
+            ReadError::InvalidUtf8
+        ));
+        // Valid text split inside a character, in fragments and in reads.
+        let e = "é€𤭢".as_bytes();
+        let mut wire = Vec::new();
+        for (i, b) in e.iter().enumerate() {
+            let op = if i == 0 { 0x01 } else { 0x00 };
+            wire.extend(frame(op | if i == e.len() - 1 { 0x80 } else { 0 }, &[*b]));
+        }
+        for chunk in [1, 2, usize::MAX] {
+            let (frames, err) = read_all(&wire, chunk, 100);
+            assert!(err.is_none(), "{err:?}");
+            assert_eq!(frames, vec![text("é€𤭢")]);
+        }
+        // A fragmented message that ends inside a character is refused.
+        let wire = [frame(0x01, b"a"), frame(0x80, &e[..1])].concat();
+        assert!(matches!(error_of(wire, 100), ReadError::InvalidUtf8));
+    }
+
+    /// The first error from reading `wire`, after which the stream has
+    /// nothing more yet (it neither ends nor gives more bytes).
+    fn error_waiting(wire: &[u8]) -> ReadError {
+        let mut io = Chunked {
+            wait_at_end: true,
+            ..chunked(wire, usize::MAX)
+        };
+        let mut r = FrameReader::new(1 << 20);
+        loop {
+            match r.next(&mut io).now_or_never() {
+                Some(Ok(Some(_))) => continue,
+                Some(Err(e)) => return e,
+                Some(Ok(None)) => panic!("the stream ended"),
+                None => panic!("waited for more instead of failing"),
+            }
+        }
     }
 
     /// The end of the stream between messages is a clean end; inside a

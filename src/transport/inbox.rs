@@ -34,6 +34,8 @@ pub enum InboundEvent {
     /// A lifecycle or protocol event of the session (boxed: they are rare,
     /// and this keeps every queued message small).
     Session(Box<crate::session::Event>),
+    /// A marker with no content ([`Inbox::settle`]): consumers skip it.
+    Sync,
 }
 
 impl InboundEvent {
@@ -42,7 +44,7 @@ impl InboundEvent {
         match self {
             InboundEvent::Text(t) => t.len(),
             InboundEvent::Binary(b) => b.len(),
-            InboundEvent::Sent { .. } | InboundEvent::Session(_) => 64,
+            InboundEvent::Sent { .. } | InboundEvent::Session(_) | InboundEvent::Sync => 64,
         }
     }
 }
@@ -210,6 +212,31 @@ impl Inbox {
             || self.queued_events.load(Ordering::Acquire) >= self.high_water_messages
     }
 
+    /// Waits until the consumer has handled every event pushed so far: the
+    /// queue is taken, then an [`InboundEvent::Sync`] marker (which
+    /// consumers skip) is pushed and taken too. A consumer takes a batch
+    /// only after it has handled the one before, so whatever it did about
+    /// those events (e.g. JS answering a message with a send) has happened.
+    /// Returns at once if the consumer is gone.
+    pub async fn settle(&self) {
+        self.wait_empty().await;
+        if self.push(InboundEvent::Sync) {
+            self.wait_empty().await;
+        }
+    }
+
+    async fn wait_empty(&self) {
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.queued_events.load(Ordering::Acquire) == 0 || self.is_closed() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Waits until the queue is below its high-water mark (or closed).
     pub async fn wait_for_room(&self) {
         loop {
@@ -315,6 +342,42 @@ mod tests {
         tokio::task::yield_now().await;
         assert_eq!(inbox.take().len(), 3);
         waiter.await.unwrap();
+    }
+
+    /// settle() returns only after the batch holding the events pushed
+    /// before it was taken and a later batch (its marker) was taken too.
+    #[tokio::test]
+    async fn settle_waits_for_two_takes() {
+        let (_, inbox) = counting();
+        let inbox = Arc::new(inbox);
+        inbox.push(InboundEvent::Text("m".into()));
+        let settling = tokio::spawn({
+            let inbox = inbox.clone();
+            async move { inbox.settle().await }
+        });
+        // First take: the message (the consumer is now handling it).
+        let first = loop {
+            let got = inbox.take();
+            if !got.is_empty() {
+                break got;
+            }
+            tokio::task::yield_now().await;
+        };
+        assert!(matches!(first[..], [InboundEvent::Text(_)]));
+        assert!(!settling.is_finished());
+        // Second take: the marker, which says the first batch was handled.
+        let second = loop {
+            let got = inbox.take();
+            if !got.is_empty() {
+                break got;
+            }
+            tokio::task::yield_now().await;
+        };
+        match &second[..] {
+            [InboundEvent::Sync] => {}
+            other => panic!("{other:?}"),
+        }
+        settling.await.unwrap();
     }
 
     #[test]

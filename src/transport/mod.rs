@@ -15,6 +15,9 @@
 //! - [`frames`]: the receiving side of the protocol (tungstenite does the
 //!   upgrade and writes frames); large payloads are read straight into
 //!   buffers from [`pool`].
+//! - [`whole_head`]: the upgrade response handed to tungstenite whole, however
+//!   small the pieces it arrived in.
+//! - [`utf8`]: text checked piece by piece (fail fast on invalid UTF-8).
 //! - [`pool`]: recycled buffers for large payloads, freed when unused.
 //! - [`inbox`]: the bounded inbound queue that hands messages to JS in
 //!   batches, one batch per wake-up, and pauses socket reads when JS lags.
@@ -35,6 +38,8 @@ pub mod stream;
 pub mod tls;
 pub mod tunnel;
 pub mod upgrade;
+pub mod utf8;
+pub mod whole_head;
 
 pub use connection::{CloseInfo, Connection, Outgoing, spawn_connection, start_connection};
 pub use dial::{ConnectInfo, connect};

@@ -108,6 +108,12 @@ impl Stream {
         self.upgrade_cut = false;
     }
 
+    /// Whether the upgrade response is still being scanned: its headers
+    /// have not ended yet (see [`Stream::scan_upgrade`]).
+    pub fn scanning_upgrade(&self) -> bool {
+        self.upgrade.is_some()
+    }
+
     /// Whether the handshake read a `101` response that ended exactly at its
     /// headers: nothing after them reached the handshake, so frames can be
     /// read from this stream without losing a byte.
@@ -118,12 +124,18 @@ impl Stream {
     /// Moves read-ahead bytes into `buf`; frees the read-ahead buffer once
     /// it is drained.
     fn serve_ahead(&mut self, buf: &mut ReadBuf<'_>) {
-        let n = self.ahead.len().min(buf.remaining());
-        buf.put_slice(&self.ahead[..n]);
-        self.ahead.advance(n);
-        if self.ahead.is_empty() {
-            self.ahead = BytesMut::new();
-        }
+        serve(&mut self.ahead, buf);
+    }
+}
+
+/// Moves bytes from `from` into `buf`; frees `from`'s memory once it is
+/// drained.
+pub(crate) fn serve(from: &mut BytesMut, buf: &mut ReadBuf<'_>) {
+    let n = from.len().min(buf.remaining());
+    buf.put_slice(&from[..n]);
+    from.advance(n);
+    if from.is_empty() {
+        *from = BytesMut::new();
     }
 }
 
@@ -208,13 +220,13 @@ const UPGRADE_HEAD_MAX: usize = 64 * 1024;
 
 /// The bytes of an upgrade response seen so far.
 #[derive(Default)]
-struct UpgradeScan {
+pub(crate) struct UpgradeScan {
     head: Vec<u8>,
 }
 
 /// What to do with a chunk of an upgrade response.
 #[derive(Debug, PartialEq, Eq)]
-enum Scan {
+pub(crate) enum Scan {
     /// The headers have not ended yet: hand the chunk over.
     More,
     /// A `101` response's headers end inside the chunk; its last `excess`
@@ -229,18 +241,33 @@ enum Scan {
 }
 
 impl UpgradeScan {
-    fn feed(&mut self, chunk: &[u8]) -> Scan {
+    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Scan {
         // A terminator may straddle chunks: look again at the last 2 bytes.
         let from = self.head.len().saturating_sub(2);
         self.head.extend_from_slice(chunk);
-        let Some(status_end) = self.head.iter().position(|&b| b == b'\n') else {
+        // Empty lines before the status line are skipped, as httparse (and
+        // so tungstenite) skips them (RFC 9112 §2.2).
+        let mut start = 0;
+        loop {
+            match &self.head[start..] {
+                [b'\r', b'\n', ..] => start += 2,
+                [b'\n', ..] => start += 1,
+                [b'\r'] => return Scan::More,
+                _ => break,
+            }
+        }
+        let Some(status_end) = self.head[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| start + i)
+        else {
             return if self.head.len() > UPGRADE_HEAD_MAX {
                 Scan::PassThrough
             } else {
                 Scan::More
             };
         };
-        if !is_101(&self.head[..status_end]) {
+        if !is_101(&self.head[start..status_end]) {
             return Scan::PassThrough;
         }
         // The headers end at the first empty line ("\r\n" or, leniently as
@@ -404,6 +431,18 @@ mod tests {
             scan(&[b"HTTP/1.1 101\nA: b\n\nX"]),
             vec![Scan::Cut { excess: 1 }]
         );
+        // Empty lines before the status line are skipped, as httparse does
+        // (found by the upgrade_response fuzz target), in any split.
+        let wire = b"\r\n\nHTTP/1.1 101 OK\r\nA: b\r\n\r\nX";
+        for split in 0..wire.len() {
+            let got = scan(&[&wire[..split], &wire[split..]]);
+            let cut = match got[..] {
+                [Scan::Cut { excess }, ..] => split - excess,
+                [Scan::More, Scan::Cut { excess }] => wire.len() - excess,
+                _ => panic!("split at {split}: {got:?}"),
+            };
+            assert_eq!(cut, wire.len() - 1, "split at {split}");
+        }
     }
 
     /// Anything but a 101 passes through (the handshake reports it); a 101

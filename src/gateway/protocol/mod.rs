@@ -360,7 +360,7 @@ impl Protocol for GatewayProtocol {
                 Ok(t) => t,
                 Err(_) => return,
             },
-            InboundEvent::Sent { .. } | InboundEvent::Session(_) => return,
+            InboundEvent::Sent { .. } | InboundEvent::Session(_) | InboundEvent::Sync => return,
         };
         match self.phase {
             Phase::Ready => {
