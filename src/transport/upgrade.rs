@@ -18,7 +18,10 @@ pub fn upgrade_request(
     let mut request = url.into_client_request().map_err(|e| {
         ConnectError::new(
             Kind::InvalidUrl,
-            format!("the URL {url:?} cannot be used: {e}"),
+            format!(
+                "the URL {:?} cannot be used: {e}",
+                crate::gateway::redact::url_for_message(url)
+            ),
         )
     })?;
     let h = request.headers_mut();
