@@ -292,7 +292,9 @@ class Reader {
 
 function headerPairs(r) {
   const headers = r.values.headers
-  if (headers === undefined || headers === null || typeof headers === 'function') return []
+  const origin = r.values.origin === undefined ? [] : [['Origin', String(r.values.origin)]]
+  if (typeof headers === 'function') return [] // per attempt: attemptHeaders adds the origin
+  if (headers === undefined || headers === null) return origin
   let entries
   if (typeof headers.entries === 'function' && !Array.isArray(headers)) entries = Array.from(headers.entries())
   else if (Array.isArray(headers)) entries = headers
@@ -311,8 +313,7 @@ function headerPairs(r) {
       out.push([name, s])
     }
   }
-  if (r.values.origin !== undefined) out.push(['Origin', String(r.values.origin)])
-  return out
+  return out.concat(origin)
 }
 
 function handshakeTimeout(r) {

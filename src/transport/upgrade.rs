@@ -93,6 +93,15 @@ pub fn upgrade_error(e: WsError) -> ConnectError {
         ),
         WsError::Io(io) => io_error(io, "during the HTTP upgrade"),
         WsError::Tls(t) => ConnectError::new(Kind::Tls, format!("TLS failed: {t}")),
+        // The peer closed the connection before its answer was complete
+        // (a server restarting or shedding load).
+        WsError::Protocol(
+            tokio_tungstenite::tungstenite::error::ProtocolError::HandshakeIncomplete,
+        ) => ConnectError::new(
+            Kind::Handshake,
+            "the server closed the connection before it finished answering the WebSocket \
+                 upgrade (is it restarting or overloaded?)",
+        ),
         other => ConnectError::new(
             Kind::Handshake,
             format!("the server's answer is not a valid WebSocket handshake: {other}"),
