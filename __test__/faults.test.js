@@ -541,25 +541,20 @@ test('file descriptors exhausted (ulimit -n): clear errors, no crash', T, async 
     const script = `
       const { WebSocket } = require('./index.js')
       const N = 200, errors = new Map(); let opened = 0, done = 0
-      const all = []
       for (let i = 0; i < N; i++) {
         const ws = new WebSocket(${JSON.stringify(fault.url('/echo'))})
-        all.push(ws)
-        ws.onopen = () => opened++
+        ws.onopen = () => { opened++; ws.close() }
         ws.onerror = (e) => errors.set(e.error && e.error.code, e.message)
-        ws.onclose = () => { if (++done === N) { console.log(JSON.stringify({ opened, errors: [...errors] })) } }
-        ws.addEventListener('open', () => { if (opened + errors.size >= 0) {} })
+        ws.onclose = () => { if (++done === N) console.log(JSON.stringify({ opened, errors: [...errors] })) }
       }
-      let settled = 0
-      for (const ws of all) ws.addEventListener('open', () => ws.close())
     `
     const r = await runProcess(['-c', `ulimit -n 64 && exec "${process.execPath}" -e "$0"`, script], { execPath: '/bin/bash' })
     assert.equal(r.signal, null, r.stderr)
     assert.equal(r.code, 0, r.stderr)
     const out = JSON.parse(r.stdout)
     assert.ok(out.opened > 0 && out.opened < 200, r.stdout)
-    assert.ok(out.errors.length >= 1, r.stdout)
-    assert.match(JSON.stringify(out.errors), /too many open files|file descriptors/i)
+    assert.deepEqual(out.errors.map(([code]) => code), ['CLAWSOCK_TCP'], r.stdout)
+    assert.match(out.errors[0][1], /^TCP connection to 127\.0\.0\.1:\d+ failed: .*Too many open files/)
   } finally {
     await fault.stop()
   }
