@@ -578,3 +578,17 @@ test('a ReconnectingWebSocket closed right after construction sends no upgrade (
     await fault.stop()
   }
 })
+
+test('a GatewayClient closed right after construction sends no upgrade (50 times)', T, async () => {
+  const fx = await startFixtureGateway({ token: TOKEN })
+  try {
+    await Promise.all(Array.from({ length: 50 }, () => new GatewayClient({ url: fx.url, token: TOKEN }).close()))
+    // A marker client: the only connection the gateway may have seen.
+    const m = new GatewayClient({ url: fx.url, token: TOKEN })
+    await m.ready()
+    await m.close()
+    assert.equal((await fx.connections()).length, 1)
+  } finally {
+    await fx.stop()
+  }
+})

@@ -518,9 +518,11 @@ function gatewayOptions(options) {
     n.reconnectOptions = prune(reconnectOptions(cls, rc, GATEWAY_RECONNECT_ALIASES).reconnect)
   }
   const isFinal = handshakePredicate(r)
-  if (isFinal || urlFn || tokenFn) {
-    n.reconnectOptions = prune({ ...n.reconnectOptions, askHandshake: isFinal ? true : undefined, askTarget: urlFn || tokenFn ? true : undefined })
-  }
+  // askTarget: every attempt waits for the JS thread's go-ahead (a `dial`
+  // event, answered by setTarget), so a close() in the constructor's turn
+  // stops the client before any upgrade is sent; the url/token functions
+  // are called there too.
+  n.reconnectOptions = prune({ ...n.reconnectOptions, askHandshake: isFinal ? true : undefined, askTarget: true })
   Object.assign(n, tlsOptions(r))
   n.network = networkOptions(values, (name, message) => optionError(cls, name, message))
   let identity = null
