@@ -125,6 +125,12 @@ export declare function closeCodeInfo(code: number): any
 export declare function closeCodeTable(): any
 
 /**
+ * How many tasks are alive on the shared Tokio runtime (spawned and not yet
+ * finished). The soak command checks it returns to its start value.
+ */
+export declare function debugRuntimeTasks(): number
+
+/**
  * The close codes after which a `ReconnectingWebSocket` stops by default
  * (JS falls back to them when a `finalCodes` function throws).
  */

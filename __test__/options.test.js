@@ -126,8 +126,10 @@ test('GatewayClient: reconnect takes the same keys as ReconnectingWebSocket, exc
   const n = gatewayOptions({ url, reconnect }).native
   const r = reconnectingOptions({ reconnect }, []).reconnect
   assert.deepEqual(r, { ...reconnect })
-  // One native shape, converted by one Rust function for both classes.
-  assert.deepEqual(n.reconnectOptions, r)
+  // One native shape, converted by one Rust function for both classes (the
+  // gateway always asks for the go-ahead before dialing, as the
+  // ReconnectingWebSocket class does by passing askTarget).
+  assert.deepEqual(n.reconnectOptions, { ...r, askTarget: true })
   assert.throws(() => new GatewayClient({ url, reconnect: { finalCodes: [4001] } }), isTypeError(/'reconnect\.finalCodes' is not available for GatewayClient: .*details\.code/))
 })
 

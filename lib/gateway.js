@@ -112,6 +112,7 @@ class GatewayClient {
   #isFinalHandshake = null
   #urlFn = null
   #tokenFn = null
+  #closing = false
   #staticUrl
   #targetError = null
   #stateVersion = null
@@ -235,6 +236,7 @@ class GatewayClient {
   /** Closes cleanly (1000) and stops reconnecting. Resolves once closed; the process can then exit. */
   close() {
     if (this.#state === 'closed') return Promise.resolve()
+    this.#closing = true
     const p = new Promise((resolve) => this.#closeWaiters.push(resolve))
     // Hold the loop again until the final 'closed' event (a paused client let go).
     this.#native.setRef(true)
@@ -413,6 +415,7 @@ class GatewayClient {
         break
       }
       case 'dial':
+        if (this.#closing) break // close() was called: the session stops without dialing
         this.#target()
         break
       case 'error': {

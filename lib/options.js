@@ -292,7 +292,9 @@ class Reader {
 
 function headerPairs(r) {
   const headers = r.values.headers
-  if (headers === undefined || headers === null || typeof headers === 'function') return []
+  const origin = r.values.origin === undefined ? [] : [['Origin', String(r.values.origin)]]
+  if (typeof headers === 'function') return [] // per attempt: attemptHeaders adds the origin
+  if (headers === undefined || headers === null) return origin
   let entries
   if (typeof headers.entries === 'function' && !Array.isArray(headers)) entries = Array.from(headers.entries())
   else if (Array.isArray(headers)) entries = headers
@@ -311,8 +313,7 @@ function headerPairs(r) {
       out.push([name, s])
     }
   }
-  if (r.values.origin !== undefined) out.push(['Origin', String(r.values.origin)])
-  return out
+  return out.concat(origin)
 }
 
 function handshakeTimeout(r) {
@@ -517,9 +518,11 @@ function gatewayOptions(options) {
     n.reconnectOptions = prune(reconnectOptions(cls, rc, GATEWAY_RECONNECT_ALIASES).reconnect)
   }
   const isFinal = handshakePredicate(r)
-  if (isFinal || urlFn || tokenFn) {
-    n.reconnectOptions = prune({ ...n.reconnectOptions, askHandshake: isFinal ? true : undefined, askTarget: urlFn || tokenFn ? true : undefined })
-  }
+  // askTarget: every attempt waits for the JS thread's go-ahead (a `dial`
+  // event, answered by setTarget), so a close() in the constructor's turn
+  // stops the client before any upgrade is sent; the url/token functions
+  // are called there too.
+  n.reconnectOptions = prune({ ...n.reconnectOptions, askHandshake: isFinal ? true : undefined, askTarget: true })
   Object.assign(n, tlsOptions(r))
   n.network = networkOptions(values, (name, message) => optionError(cls, name, message))
   let identity = null

@@ -121,6 +121,7 @@ class ReconnectingWebSocket extends EventTarget {
   #predicate = null
   #isFinalHandshake = null
   #urlFn = null
+  #dialUrl = null
   #headersFn = null
   #protocolsFn = null
   #originOption
@@ -154,8 +155,12 @@ class ReconnectingWebSocket extends EventTarget {
     }
     if (typeof protocols === 'function') this.#protocolsFn = protocols
     const list = this.#protocolsFn ? [] : parseProtocols(protocols, 'ReconnectingWebSocket')
-    const askTarget = Boolean(this.#urlFn || this.#protocolsFn)
-    const { connect, reconnect, predicate, isFinal, headersFn } = reconnectingOptions(options, list, { askTarget })
+    // Every attempt waits for this thread's go-ahead (a `dial` event, answered
+    // by setTarget): so a close() in the same turn as the constructor, or
+    // while a `dial` is on its way, stops the client before any upgrade is
+    // sent (the native session starts dialing on its own thread at once
+    // otherwise: a close() right after construction raced it).
+    const { connect, reconnect, predicate, isFinal, headersFn } = reconnectingOptions(options, list, { askTarget: true })
     this.#predicate = predicate
     this.#isFinalHandshake = isFinal || null
     this.#headersFn = headersFn || null
@@ -163,6 +168,7 @@ class ReconnectingWebSocket extends EventTarget {
     this.#originOption = options && options.origin !== undefined ? String(options.origin) : undefined
     // user:password@ in a fixed URL: sent as Basic auth, never handed to the native side.
     const dialUrl = this.#urlFn ? this.#url : dialUrlSendingCredentials(new URL(this.#url), connect)
+    this.#dialUrl = dialUrl
     this.#native = new native.NativeReconnectingWebSocket(dialUrl, connect, reconnect, (batch) => this[kDispatch](batch))
     // Runs of text messages arrive joined: see kDispatch.
     this.#native.joinTextRuns()
@@ -300,6 +306,7 @@ class ReconnectingWebSocket extends EventTarget {
         }
         break
       case 'dial':
+        if (this.#state === 'closed') break // close() was called: the session stops without dialing
         this.#target()
         break
       case 'error': {
@@ -373,7 +380,8 @@ class ReconnectingWebSocket extends EventTarget {
       const protocols = this.#protocolsFn ? parseProtocols(await this.#protocolsFn(), 'ReconnectingWebSocket') : undefined
       this.#url = url
       this.#origin = origin
-      this.#native.setTarget(url, headers, protocols)
+      // A fixed URL: the one the constructor gave the native side (its user:password@ sent as Basic auth).
+      this.#native.setTarget(this.#urlFn ? url : this.#dialUrl, headers, protocols)
     } catch (err) {
       this.#targetError = err instanceof Error ? err : new Error(String(err))
       this.#native.failTarget(this.#targetError.message)

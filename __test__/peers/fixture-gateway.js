@@ -25,6 +25,7 @@
 //   a deterministic out-of-order reply), agent (res {status:"accepted",runId} then a second final
 //   res with the same id {status:"ok",runId,result:params}; params.holdFinal:key holds the final
 //   until release), emit {event,payload} (server sends that event to this connection),
+//   raw {texts} (after answering, sends each string as a text frame, as is: malformed frames),
 //   close {code,reason} (server closes this connection after answering). Anything else:
 //   INVALID_REQUEST "unknown method: <m>".
 //
@@ -70,7 +71,7 @@ const CLIENT_IDS = new Set([
   'openclaw-android', 'node-host', 'openclaw-worker', 'test', 'fingerprint', 'openclaw-probe',
 ]);
 const CLIENT_MODES = new Set(['webchat', 'cli', 'ui', 'backend', 'node', 'worker', 'probe', 'test']);
-const METHODS = ['health', 'echo', 'status', 'fail', 'hold', 'release', 'agent', 'emit', 'close'];
+const METHODS = ['health', 'echo', 'status', 'fail', 'hold', 'release', 'agent', 'emit', 'raw', 'close'];
 const EVENTS = ['connect.challenge', 'tick', 'shutdown', 'health', 'presence'];
 
 // ---- closed-schema validation (subset of protocol.schema.json ConnectParams / RequestFrame) ----
@@ -621,6 +622,10 @@ function createFixtureGateway(options = {}) {
         case 'emit':
           ok({ emitted: true });
           return st.sendEvent(String(p.event || 'test'), p.payload);
+        case 'raw':
+          ok({ sent: (p.texts || []).length });
+          for (const t of p.texts || []) ws.send(String(t));
+          return undefined;
         case 'close':
           ok({ closing: true });
           return ws.close(p.code ?? 1000, p.reason ?? '');

@@ -8,9 +8,11 @@
 //! - `batch`, `events`: the crossing into JS, one array per wake-up, and the
 //!   one place where core events get their JS names.
 //! - `identity`, `cli`: `DeviceIdentity` and the CLI's native helpers.
+//! - `debug`: the runtime's live task count, for the soak command.
 
 mod batch;
 mod cli;
+mod debug;
 mod events;
 mod gateway;
 mod identity;

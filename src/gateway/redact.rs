@@ -20,6 +20,28 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
     }
 }
 
+/// `url` for an error message: without user info (`user:pass@`) and with
+/// the whole query replaced by `?<redacted>` (a query often carries a token
+/// under a name no list can guess, e.g. `?t=…`); the fragment is dropped.
+/// Scheme, host, port and path stay, so the message still says where.
+pub(crate) fn url_for_message(url: &str) -> String {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    let (base, rest) = url.split_at(end);
+    let base = match base.split_once("://") {
+        Some((scheme, after)) => {
+            let (authority, path) = after.split_at(after.find('/').unwrap_or(after.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => base.to_owned(),
+    };
+    if rest.starts_with('?') {
+        format!("{base}?{REDACTED}")
+    } else {
+        base
+    }
+}
+
 /// The placeholder written in place of a secret value.
 pub const REDACTED: &str = "<redacted>";
 
@@ -78,6 +100,17 @@ mod tests {
         }
         assert!(r.contains("operator.read"));
         assert!(r.contains("\"ok\":1"));
+    }
+
+    #[test]
+    fn url_for_message_drops_userinfo_and_query() {
+        assert_eq!(
+            url_for_message("wss://u:p@h:1/ws/1?t=abc&x=1#frag"),
+            "wss://h:1/ws/1?<redacted>"
+        );
+        assert_eq!(url_for_message("ws://h:80/ws"), "ws://h:80/ws");
+        assert_eq!(url_for_message("ws://u@h#f"), "ws://h");
+        assert_eq!(url_for_message("not a url?token=z"), "not a url?<redacted>");
     }
 
     #[test]

@@ -144,7 +144,10 @@ fn target(url: &str) -> Result<Target, ConnectError> {
     let bad = |why: &str| {
         ConnectError::new(
             Kind::InvalidUrl,
-            format!("the URL {url:?} cannot be used: {why}"),
+            format!(
+                "the URL {:?} cannot be used: {why}",
+                crate::gateway::redact::url_for_message(url)
+            ),
         )
     };
     let uri: Uri = url.parse().map_err(|e| bad(&format!("{e}")))?;
@@ -182,7 +185,8 @@ pub async fn connect(
             return f.error;
         }
         let mut message = format!(
-            "handshake timeout: no WebSocket upgrade from {url} within {} ms (handshakeTimeout)",
+            "handshake timeout: no WebSocket upgrade from {} within {} ms (handshakeTimeout)",
+            crate::gateway::redact::url_for_message(url),
             opts.handshake_timeout.as_millis()
         );
         if f.step == DialStep::Tcp {

@@ -128,6 +128,13 @@ pub fn explain_tls_error(err: &rustls::Error) -> String {
                 }
                 C::Revoked => "it has been revoked".to_string(),
                 C::BadSignature => "its signature is invalid".to_string(),
+                // webpki's error for a certificate with CA:TRUE presented as
+                // the server's own: what `openssl req -x509` makes.
+                other if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+                    "it is a CA certificate presented as the server's own (usually a self-signed \
+                     certificate made with `openssl req -x509`): serve a certificate signed by that CA"
+                        .to_string()
+                }
                 other => format!("{other:?}"),
             };
             format!(

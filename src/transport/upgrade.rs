@@ -18,7 +18,10 @@ pub fn upgrade_request(
     let mut request = url.into_client_request().map_err(|e| {
         ConnectError::new(
             Kind::InvalidUrl,
-            format!("the URL {url:?} cannot be used: {e}"),
+            format!(
+                "the URL {:?} cannot be used: {e}",
+                crate::gateway::redact::url_for_message(url)
+            ),
         )
     })?;
     let h = request.headers_mut();
@@ -90,6 +93,15 @@ pub fn upgrade_error(e: WsError) -> ConnectError {
         ),
         WsError::Io(io) => io_error(io, "during the HTTP upgrade"),
         WsError::Tls(t) => ConnectError::new(Kind::Tls, format!("TLS failed: {t}")),
+        // The peer closed the connection before its answer was complete
+        // (a server restarting or shedding load).
+        WsError::Protocol(
+            tokio_tungstenite::tungstenite::error::ProtocolError::HandshakeIncomplete,
+        ) => ConnectError::new(
+            Kind::Handshake,
+            "the server closed the connection before it finished answering the WebSocket \
+                 upgrade (is it restarting or overloaded?)",
+        ),
         other => ConnectError::new(
             Kind::Handshake,
             format!("the server's answer is not a valid WebSocket handshake: {other}"),

@@ -78,7 +78,10 @@ impl GatewayProtocol {
         let json = |raw: Option<&RawValue>| raw.map(|r| JsonText::within(text, r.get()));
         match head.kind.as_ref() {
             "res" => {
-                let Some(id) = head.id.as_deref() else { return };
+                let Some(id) = head.id.as_deref() else {
+                    let message = "a res frame from the gateway has no id; ignored".to_owned();
+                    return Self::error(out, "frame", message);
+                };
                 let ok = head.ok == Some(true);
                 let accepted = ok
                     && head.payload.is_some_and(|p| {
@@ -86,7 +89,14 @@ impl GatewayProtocol {
                             .is_ok_and(|s| s.status.as_deref() == Some("accepted"))
                     });
                 let accepted = match self.pending.route(id, accepted) {
-                    Routed::Unknown => return,
+                    Routed::Unknown => {
+                        let message = format!(
+                            "a res frame from the gateway answers id {:?}, which no request is waiting for \
+                             (never sent, already answered, timed out or aborted); ignored",
+                            crate::gateway::redact::clip(id, 64)
+                        );
+                        return Self::error(out, "frame", message);
+                    }
                     Routed::Accepted => true,
                     Routed::Final(_) => false,
                 };
@@ -103,7 +113,9 @@ impl GatewayProtocol {
             }
             "event" => {
                 let Some(event) = head.event.filter(|e| !e.is_empty()) else {
-                    return;
+                    let message =
+                        "an event frame from the gateway has no event name; ignored".to_owned();
+                    return Self::error(out, "frame", message);
                 };
                 if let Some(sv) = head.state_version
                     && self.seq.observe_state_version(sv)
@@ -133,7 +145,13 @@ impl GatewayProtocol {
                     },
                 );
             }
-            _ => {}
+            other => {
+                let message = format!(
+                    "a frame of unknown type {:?} from the gateway; ignored (expected res or event)",
+                    crate::gateway::redact::clip(other, 32)
+                );
+                Self::error(out, "frame", message);
+            }
         }
     }
 }

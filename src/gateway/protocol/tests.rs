@@ -595,14 +595,22 @@ fn unreadable_frames_are_reported_not_fatal() {
         &mut out,
     );
     p.on_message(text(json!({"type": "mystery"})), t, &mut out);
-    let errors: Vec<&'static str> = out
+    let errors: Vec<(&'static str, String)> = out
         .iter()
         .filter_map(|a| match a {
-            Action::Emit(Event::Error(e)) => Some(e.kind),
+            Action::Emit(Event::Error(e)) => Some((e.kind, e.message.clone())),
             _ => None,
         })
         .collect();
-    assert_eq!(errors, ["frame"]);
+    // Each one reported (issue #17: nothing vanishes silently), none fatal.
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(errors.iter().all(|(k, _)| *k == "frame"));
+    assert!(
+        errors[1]
+            .1
+            .contains("\"never-sent\", which no request is waiting for")
+    );
+    assert!(errors[2].1.contains("unknown type \"mystery\""));
     assert!(closes(&out).is_empty());
     assert_eq!(p.state(), ClientState::Ready);
 }
