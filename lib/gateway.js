@@ -11,6 +11,7 @@
 const util = require('node:util')
 const { NativeGatewayClient, DeviceIdentity } = require('../native.js')
 const { gatewayOptions } = require('./options.js')
+const { onAbort } = require('./abort.js')
 
 const STATS_SAMPLES = 1024
 
@@ -123,19 +124,21 @@ class GatewayClient {
   #stats = new Map()
   #paused = null
   #final = null
+  #unwatch = null // removes the `signal` listener
 
   /**
    * Starts connecting at once. See index.d.ts for the options.
    * @param {object} [options]
    */
   constructor(options) {
-    const { native, identity, requestTimeoutMs, isFinal, urlFn, tokenFn } = gatewayOptions(options)
+    const { native, identity, requestTimeoutMs, isFinal, urlFn, tokenFn, signal } = gatewayOptions(options)
     this.#requestTimeoutMs = requestTimeoutMs
     this.#isFinalHandshake = isFinal || null
     this.#urlFn = urlFn || null
     this.#tokenFn = tokenFn || null
     this.#staticUrl = native.url
     this.#native = new NativeGatewayClient(native, identity, (batch) => this.#dispatch(batch))
+    this.#unwatch = onAbort(signal, () => this.close())
   }
 
   /** Calls the url/token functions for the next attempt (fresh credentials). */
@@ -442,6 +445,7 @@ class GatewayClient {
         break
       }
       case 'terminal': {
+        this.#unwatch()
         this.#final = { code: ev.code, reason: ev.reason, message: ev.message, kind: ev.kind }
         if (ev.status != null) this.#final.status = ev.status
         this.#setState('closed')

@@ -47,9 +47,9 @@ const CONNECT_KEYS = ['protocols', 'headers', 'origin', 'handshakeTimeout', 'max
 const GATEWAY_STRINGS = ['token', 'password', 'bootstrapToken', 'deviceToken', 'clientName', 'mode', 'clientVersion',
   'deviceFamily', 'displayName', 'instanceId', 'role', 'locale', 'userAgent', 'tokenStorePath']
 const KNOWN = {
-  WebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS],
-  ReconnectingWebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS, 'reconnect', 'queue', 'isFinalHandshakeError'],
-  GatewayClient: ['url', ...GATEWAY_STRINGS, 'isFinalHandshakeError', 'platform', 'scopes', 'caps', 'identity', 'requestTimeoutMs',
+  WebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS, 'signal'],
+  ReconnectingWebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS, 'reconnect', 'queue', 'isFinalHandshakeError', 'ready', 'signal'],
+  GatewayClient: ['url', ...GATEWAY_STRINGS, 'isFinalHandshakeError', 'signal', 'platform', 'scopes', 'caps', 'identity', 'requestTimeoutMs',
     'connectChallengeTimeoutMs', 'connectTimeoutMs', 'handshakeTimeout', 'maxPayload', 'reconnect',
     'tls', 'ca', 'rejectUnauthorized', 'servername', ...NETWORK_KEYS],
 }
@@ -443,6 +443,32 @@ function webSocketOptions(options, protocols) {
   return connectOptions('WebSocket', topLevel('WebSocket', options), protocols)
 }
 
+/** The `signal` option of `cls` (the constructor has checked the rest), or undefined. */
+function signalOf(cls, options) {
+  return options == null || typeof options !== 'object' ? undefined : signalOption(new Reader(cls, options))
+}
+
+/**
+ * `signal`: an AbortSignal (any object with its shape, so AbortSignal.any,
+ * AbortSignal.timeout and polyfills work); aborting it works like close().
+ */
+function signalOption(r) {
+  const v = r.values.signal
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'object' || typeof v.aborted !== 'boolean' || typeof v.addEventListener !== 'function' || typeof v.removeEventListener !== 'function') {
+    throw r.error('signal', `must be an AbortSignal (an AbortController's signal, or AbortSignal.timeout(ms)), got ${show(v)}`)
+  }
+  return v
+}
+
+/** `ready(socket) => Promise<void>`: the application's ready step, or undefined. */
+function readyOption(r) {
+  const v = r.values.ready
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'function') throw r.error('ready', `must be a function (socket) => Promise<void> that resolves once the application is ready (authenticated), got ${show(v)}`)
+  return v
+}
+
 /**
  * ReconnectingWebSocket: the NativeConnectOptions (`connect`), the
  * NativeReconnectOptions (`reconnect`, with the queue's) and the finalCodes
@@ -454,13 +480,16 @@ function reconnectingOptions(options, protocols, { askTarget = false } = {}) {
   const { reconnect, predicate } = reconnectOptions(cls, o.reconnect)
   const isFinal = handshakePredicate(new Reader(cls, o))
   const headersFn = fn(new Reader(cls, o), 'headers')
+  const ready = readyOption(new Reader(cls, o))
   const native = prune({
     ...reconnect,
     ...queueOptions(cls, o.queue),
     askHandshake: isFinal ? true : undefined,
     askTarget: askTarget || headersFn ? true : undefined,
+    appReady: ready ? true : undefined,
   })
-  return { connect: connectOptions(cls, o, protocols), reconnect: native, predicate, isFinal, headersFn }
+  const signal = signalOption(new Reader(cls, o))
+  return { connect: connectOptions(cls, o, protocols), reconnect: native, predicate, isFinal, headersFn, ready, signal }
 }
 
 /** A function option (fresh values per attempt), or undefined. */
@@ -531,7 +560,7 @@ function gatewayOptions(options) {
   const requestTimeoutMs = values.requestTimeoutMs === undefined ? DEFAULT_REQUEST_TIMEOUT_MS
     : values.requestTimeoutMs === null ? null
       : r.ms('requestTimeoutMs', { allowZero: true, what: 'a non-negative number of milliseconds or null' })
-  return { native: prune(n), identity, requestTimeoutMs, isFinal, urlFn, tokenFn }
+  return { native: prune(n), identity, requestTimeoutMs, isFinal, urlFn, tokenFn, signal: signalOption(r) }
 }
 
-module.exports = { webSocketOptions, reconnectingOptions, gatewayOptions, attemptHeaders }
+module.exports = { webSocketOptions, reconnectingOptions, gatewayOptions, attemptHeaders, signalOf }

@@ -7,7 +7,8 @@
 
 const { NativeWebSocket } = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
-const { webSocketOptions } = require('./options.js')
+const { webSocketOptions, signalOf } = require('./options.js')
+const { onAbort } = require('./abort.js')
 const { parseUrl, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const CONNECTING = 0
@@ -41,6 +42,7 @@ class WebSocket extends EventTarget {
   #pendingSends = [] // [{ id, resolve, reject }] in id order (sendAsync)
   #blobChain = null // ordering for Blob sends
   #iterators = null // Set of live async iterators, made on first use
+  #unwatch = null // removes the `signal` listener
 
   /**
    * @param {string | URL} url
@@ -63,10 +65,12 @@ class WebSocket extends EventTarget {
     this.#origin = parsed.origin
     const list = parseProtocols(protocols)
     const native = webSocketOptions(options, list)
+    const signal = signalOf('WebSocket', options)
     this.#native = new NativeWebSocket(this.#url, native, (batch) => this[kDispatch](batch))
     // Runs of text messages arrive joined: see kDispatch.
     this.#native.joinTextRuns()
     this[kNative] = this.#native
+    this.#unwatch = onAbort(signal, () => this.close())
   }
 
   get url() { return this.#url }
@@ -265,6 +269,8 @@ class WebSocket extends EventTarget {
 
   #closed(code, reason, wasClean) {
     this.#readyState = CLOSED
+    this.#unwatch?.()
+    this.#unwatch = null
     for (const p of this.#pendingSends.splice(0)) {
       const err = new Error(`WebSocket closed (${code}${reason ? ` ${reason}` : ''}) before the message was written`)
       err.code = code
