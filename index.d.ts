@@ -429,6 +429,26 @@ export interface GatewayClientOptions extends NetworkOptions {
   isFinalHandshakeError?: (error: HandshakeError) => boolean
   /** Aborting it works like `close()`; an already-aborted signal closes at once. */
   signal?: AbortSignal
+  /**
+   * Extra upgrade headers on every attempt, e.g. Cloudflare Access's `CF-Access-Client-Id` and
+   * `CF-Access-Client-Secret` (the reference client's `edgeAuthHeaders`).
+   */
+  headers?: Record<string, string | string[]> | Iterable<[string, string]>
+  /** The `Origin` header. Not sent by default. */
+  origin?: string
+  /**
+   * Pins the gateway's TLS certificate by the SHA-256 of its leaf (DER), in OpenClaw's format:
+   * 64 hex digits or colon-separated pairs, optionally prefixed `sha256:`. Replaces CA and name
+   * verification for this client (for `gateway.tls`'s self-signed certificate); a mismatch stops
+   * before the upgrade request (no header or token is sent) and is final. Needs `wss://`.
+   */
+  tlsFingerprint?: string
+  /**
+   * Plaintext `ws://` is refused for hosts that are not loopback, private, link-local, CGNAT, ULA,
+   * `.local` or `.ts.net` (the reference's rule; `OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1` also allows
+   * host names). `true` turns the check off.
+   */
+  allowPlaintext?: boolean
   password?: string
   bootstrapToken?: string
   deviceToken?: string

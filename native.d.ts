@@ -257,6 +257,13 @@ export interface NativeGatewayOptions {
   rejectUnauthorized?: boolean
   /** SNI / verification name. */
   servername?: string
+  /**
+   * SHA-256 of the leaf certificate, 64 lowercase hex digits (JS has
+   * normalized OpenClaw's spellings): replaces CA verification.
+   */
+  tlsFingerprint?: string
+  /** Extra upgrade headers (`[name, value]` pairs, `Origin` included). */
+  headers?: Array<Array<string>>
   /** Happy Eyeballs, proxy and redirects. */
   network?: NativeNetworkOptions
 }

@@ -125,13 +125,15 @@ class GatewayClient {
   #paused = null
   #final = null
   #unwatch = null // removes the `signal` listener
+  #checkTransport // the plaintext rule, for URLs from a url function
 
   /**
    * Starts connecting at once. See index.d.ts for the options.
    * @param {object} [options]
    */
   constructor(options) {
-    const { native, identity, requestTimeoutMs, isFinal, urlFn, tokenFn, signal } = gatewayOptions(options)
+    const { native, identity, requestTimeoutMs, isFinal, urlFn, tokenFn, signal, checkTransport } = gatewayOptions(options)
+    this.#checkTransport = checkTransport
     this.#requestTimeoutMs = requestTimeoutMs
     this.#isFinalHandshake = isFinal || null
     this.#urlFn = urlFn || null
@@ -147,6 +149,7 @@ class GatewayClient {
       const u = this.#urlFn ? await this.#urlFn() : this.#staticUrl
       const url = u instanceof URL ? u.href : u
       if (typeof url !== 'string') throw new TypeError(`clawsock: GatewayClient's url function must return a ws:// or wss:// URL, got ${typeof url}`)
+      this.#checkTransport(url)
       const token = this.#tokenFn ? await this.#tokenFn() : undefined
       if (token !== undefined && token !== null && typeof token !== 'string') {
         throw new TypeError(`clawsock: GatewayClient's token function must return a string, got ${typeof token}`)

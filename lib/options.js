@@ -22,6 +22,7 @@
 
 const { DeviceIdentity } = require('../native.js')
 const { NETWORK_KEYS, networkOptions } = require('./network.js')
+const { checkPlaintext, normalizeFingerprint } = require('./gateway-transport.js')
 
 const DEFAULT_GATEWAY_URL = 'ws://127.0.0.1:18789'
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
@@ -49,7 +50,7 @@ const GATEWAY_STRINGS = ['token', 'password', 'bootstrapToken', 'deviceToken', '
 const KNOWN = {
   WebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS, 'signal'],
   ReconnectingWebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS, 'reconnect', 'queue', 'isFinalHandshakeError', 'ready', 'signal'],
-  GatewayClient: ['url', ...GATEWAY_STRINGS, 'isFinalHandshakeError', 'signal', 'platform', 'scopes', 'caps', 'identity', 'requestTimeoutMs',
+  GatewayClient: ['url', ...GATEWAY_STRINGS, 'isFinalHandshakeError', 'signal', 'headers', 'origin', 'tlsFingerprint', 'allowPlaintext', 'platform', 'scopes', 'caps', 'identity', 'requestTimeoutMs',
     'connectChallengeTimeoutMs', 'connectTimeoutMs', 'handshakeTimeout', 'maxPayload', 'reconnect',
     'tls', 'ca', 'rejectUnauthorized', 'servername', ...NETWORK_KEYS],
 }
@@ -113,8 +114,7 @@ const GATEWAY_CANNOT = {
   deviceIdentity: { why: 'use `identity` (a DeviceIdentity or the path of a key file)' },
   preauthHandshakeTimeoutMs: { why: 'use `handshakeTimeout` (and `connectChallengeTimeoutMs` for the challenge)' },
   clientDisplayName: { why: 'use `displayName`' },
-  tlsFingerprint: { why: 'certificate pinning is not supported yet: trust the gateway\'s certificate with tls.ca' },
-  edgeAuthHeaders: { why: 'extra upgrade headers for the gateway are not supported yet' },
+  edgeAuthHeaders: { why: 'pass them as `headers` (sent with every upgrade), e.g. the CF-Access-Client-Id and CF-Access-Client-Secret headers of Cloudflare Access' },
   tickWatchTimeoutMs: { why: 'the tick watchdog deadline is 2 × the server\'s policy.tickIntervalMs and cannot be set' },
   tickWatchMinIntervalMs: { why: 'the tick watchdog is a deadline, not a poll: there is no interval to set' },
   minProtocol: { why: 'clawsock negotiates protocol 3 to 4 itself' },
@@ -550,6 +550,19 @@ function gatewayOptions(options) {
     n.reconnectOptions = prune({ ...n.reconnectOptions, askHandshake: isFinal ? true : undefined, askTarget: urlFn || tokenFn ? true : undefined })
   }
   Object.assign(n, tlsOptions(r))
+  if (typeof values.headers === 'function') throw r.error('headers', 'must be an object of name: value pairs (a function is not supported by GatewayClient; use a token function for fresh credentials)')
+  const headers = headerPairs(r)
+  if (headers.length) n.headers = headers
+  if (values.tlsFingerprint !== undefined && values.tlsFingerprint !== null) {
+    n.tlsFingerprint = normalizeFingerprint(values.tlsFingerprint)
+    if (!n.tlsFingerprint) {
+      throw r.error('tlsFingerprint', `must be the SHA-256 of the gateway's certificate: 64 hex digits, or 32 colon-separated pairs, optionally prefixed sha256: (as openssl x509 -noout -fingerprint -sha256 prints it), got ${show(values.tlsFingerprint)}`)
+    }
+  }
+  const allowPlaintext = values.allowPlaintext
+  if (allowPlaintext !== undefined && typeof allowPlaintext !== 'boolean') throw r.error('allowPlaintext', `must be a boolean, got ${show(allowPlaintext)}`)
+  const transport = (u) => checkPlaintext(u, allowPlaintext === true, Boolean(n.tlsFingerprint))
+  if (!urlFn) transport(url)
   n.network = networkOptions(values, (name, message) => optionError(cls, name, message))
   let identity = null
   if (values.identity !== undefined && values.identity !== null) {
@@ -560,7 +573,7 @@ function gatewayOptions(options) {
   const requestTimeoutMs = values.requestTimeoutMs === undefined ? DEFAULT_REQUEST_TIMEOUT_MS
     : values.requestTimeoutMs === null ? null
       : r.ms('requestTimeoutMs', { allowZero: true, what: 'a non-negative number of milliseconds or null' })
-  return { native: prune(n), identity, requestTimeoutMs, isFinal, urlFn, tokenFn, signal: signalOption(r) }
+  return { native: prune(n), identity, requestTimeoutMs, isFinal, urlFn, tokenFn, signal: signalOption(r), checkTransport: transport }
 }
 
 module.exports = { webSocketOptions, reconnectingOptions, gatewayOptions, attemptHeaders, signalOf }
