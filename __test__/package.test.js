@@ -137,7 +137,14 @@ ws.addEventListener('message', (ev) => {
     fs.writeFileSync(gw.configPath, JSON.stringify(cfg, null, 2))
     await gw.restart()
 
-    await bot.waitFor('openclaw', { open: 1 }, { timeout: 60 })
+    try {
+      await bot.waitFor('openclaw', { open: 1 }, { timeout: 60 })
+    } catch (err) {
+      // Say why the account did not connect: OpenClaw's view of it, and the plugin's log lines.
+      const status = await gw.cli(['channels', 'status', '--json'], { allowFail: true })
+      const lines = fs.readFileSync(gw.logPath, 'utf8').split('\n').filter((l) => /botciv|channel/i.test(l)).slice(-40)
+      throw new Error(`${err.message}\nchannels status: ${status.slice(0, 3000)}\ngateway log:\n${lines.join('\n')}`)
+    }
     const inspect = await gw.cliJson(['plugins', 'inspect', 'botciv', '--runtime', '--json'])
     assert.equal(inspect.plugin.status, 'loaded')
     assert.deepEqual(inspect.plugin.channelIds, ['botciv'])

@@ -3,8 +3,12 @@
 // backoff, queues sends while disconnected, and stops for good on a final close
 // (4001 "Replaced"). clawsock/openclaw's runChannel ties it to OpenClaw's channel
 // lifecycle: the account's status (connected, lifecycle, lastError, ...) and its log.
-import { ReconnectingWebSocket } from 'clawsock'
-import { runChannel, type ChannelContext } from 'clawsock/openclaw'
+// clawsock is CommonJS: from ESM, import its default export (Node cannot see its named ones).
+import clawsock from 'clawsock'
+import openclawHelpers, { type ChannelContext } from 'clawsock/openclaw'
+
+const { ReconnectingWebSocket } = clawsock
+const { runChannel } = openclawHelpers
 
 export type ChatFrame = { type: 'chat_message'; content: string; id?: string; to?: string; from?: string; [k: string]: unknown }
 
@@ -16,7 +20,7 @@ export class BotcivRelay {
   received: ChatFrame[] = []
   readonly transport = 'ReconnectingWebSocket'
   onInbound: ((frame: ChatFrame) => void) | null = null
-  private ws: ReconnectingWebSocket | null = null
+  private ws: InstanceType<typeof ReconnectingWebSocket> | null = null
   private seq = 0
 
   /**
