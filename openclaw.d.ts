@@ -64,5 +64,13 @@ export declare function runChannel<Snapshot extends ChannelSocketStatus>(
   options?: RunChannelOptions,
 ): Promise<void>
 
+/**
+ * For `plugin.status.buildAccountSnapshot({ account, runtime })`: the fields runChannel keeps,
+ * from OpenClaw's runtime record. OpenClaw's default status projection drops some of them
+ * (`lastError`, `lastDisconnect`, `stateReason`); with this adapter `openclaw channels status`
+ * shows them.
+ */
+export declare function accountSnapshot<Snapshot extends ChannelSocketStatus>(runtime: Snapshot | undefined, accountId?: string): Snapshot
+
 /** `text` without credentials: URL user info, token/password/key/secret parameters, Bearer/Basic values, and `secrets`. */
 export declare function redact(text: string, secrets?: string[]): string

@@ -8,7 +8,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const { WebSocketServer } = require('ws')
 const { WebSocket, ReconnectingWebSocket, GatewayClient } = require('..')
-const { runChannel, redact } = require('../lib/openclaw.js')
+const { runChannel, redact, accountSnapshot } = require('../lib/openclaw.js')
 const { deadPort, once } = require('./helpers')
 
 const SECRET = 's3cret-t0ken-value'
@@ -181,6 +181,12 @@ test('GatewayClient: recovering while the gateway is unreachable, stopped on abo
   assert.equal(f.statuses.at(-1).lifecycle, 'stopped')
   assert.equal(gw.state, 'closed')
   assert.ok(!JSON.stringify([f.lines, f.statuses]).includes(SECRET))
+})
+
+test('accountSnapshot: the fields runChannel keeps, for plugin.status.buildAccountSnapshot', () => {
+  const runtime = { accountId: 'a1', lifecycle: 'blocked', lastError: 'code 4001', lastDisconnect: { at: 1, status: 4001 }, secretThing: 'x', connected: false }
+  assert.deepEqual(accountSnapshot(runtime), { accountId: 'a1', lifecycle: 'blocked', lastError: 'code 4001', lastDisconnect: { at: 1, status: 4001 }, connected: false })
+  assert.deepEqual(accountSnapshot(undefined, 'b'), { accountId: 'b' })
 })
 
 test('redact: credentials never reach a log line', () => {

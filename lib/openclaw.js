@@ -231,6 +231,24 @@ function runChannel(ctx, client, options) {
   return finished
 }
 
+// What runChannel writes, which OpenClaw's default status projection (its
+// "safe fields") partly drops (lastError, lastDisconnect, stateReason, ...).
+const STATUS_FIELDS = ['accountId', 'enabled', 'configured', 'running', 'connected', 'reconnectAttempts', 'lastConnectedAt',
+  'lastDisconnect', 'lastError', 'lastInboundAt', 'lastOutboundAt', 'lastTransportActivityAt', 'lastStartAt', 'lastStopAt',
+  'stateReason', 'terminalDisconnect', 'lifecycle', 'restartPending']
+
+/**
+ * The account snapshot for `plugin.status.buildAccountSnapshot({ runtime })`:
+ * the fields runChannel keeps, taken from OpenClaw's runtime record, so that
+ * `openclaw channels status` shows lastError and lastDisconnect too.
+ */
+function accountSnapshot(runtime, accountId = 'default') {
+  const r = runtime && typeof runtime === 'object' ? runtime : {}
+  const out = { accountId: r.accountId ?? accountId }
+  for (const k of STATUS_FIELDS) if (r[k] !== undefined) out[k] = r[k]
+  return out
+}
+
 /** Records outbound traffic on the client's own send methods. */
 function wrapSends(client, note) {
   const methods = client instanceof GatewayClient ? ['request'] : ['send', 'sendAsync', 'sendNow']
@@ -248,4 +266,4 @@ function wrapSends(client, note) {
   }
 }
 
-module.exports = { runChannel, redact }
+module.exports = { runChannel, redact, accountSnapshot }

@@ -1,5 +1,6 @@
 import { createChatChannelPlugin, createChannelPluginBase } from 'openclaw/plugin-sdk/channel-core'
 import type { OpenClawConfig } from 'openclaw/plugin-sdk/channel-core'
+import openclawHelpers from 'clawsock/openclaw'
 
 type ResolvedAccount = { accountId: string | null; url: string | undefined; allowFrom: string[] }
 
@@ -45,6 +46,11 @@ export const botcivPlugin = createChatChannelPlugin<ResolvedAccount>({
     // promise until ctx.abortSignal aborts. runChannel keeps the account's status (what
     // `openclaw channels status` shows) and sends clawsock's log lines to ctx.log. The
     // socket client is loaded here, lazily, not by the plugin's API module.
+    // What `openclaw channels status` shows: runChannel's fields, lastError and lastDisconnect
+    // included (OpenClaw's default projection drops those).
+    status: {
+      buildAccountSnapshot: ({ account, runtime }) => openclawHelpers.accountSnapshot(runtime, account.accountId ?? 'default'),
+    },
     gateway: {
       startAccount: async (ctx) => {
         const url = ctx.account.url
