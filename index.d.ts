@@ -79,6 +79,11 @@ export interface WebSocketOptions extends NetworkOptions {
   pongTimeout?: number
   /** How long to wait for the server's close frame after `close()` (ms). Default 30000. */
   closeTimeout?: number
+  /**
+   * Aborting it works like `close()`; an already-aborted signal closes at once. The listener is
+   * removed when the client closes.
+   */
+  signal?: AbortSignal
   /** `ws`'s top-level spelling of `tls.ca` (give one of the two). */
   ca?: TlsOptions['ca']
   /** `ws`'s top-level spelling of `tls.rejectUnauthorized`. */
@@ -267,6 +272,15 @@ export interface ReconnectingWebSocketOptions extends Omit<WebSocketOptions, 'he
    * default rule (`error.finalByDefault`). 429 and 503 wait for `Retry-After` either way.
    */
   isFinalHandshakeError?: (error: HandshakeError) => boolean
+  /**
+   * The application's ready step (authentication), run after each `open`. Until it resolves,
+   * `open` means transport-open only: the send queue holds (`send()` queues), the connection
+   * does not count as opened (the backoff does not reset, the flapping guard does not count it),
+   * and `ready` has not fired. Send the step's own messages with `sendNow()`. If it rejects or
+   * throws, an `error` event carries its error, the connection is closed with 1011
+   * `"ready failed: <message>"`, and the attempt counts as failed.
+   */
+  ready?: (socket: ReconnectingWebSocket) => Promise<void> | void
 }
 
 /** Why a ReconnectingWebSocket stopped for good. */
@@ -310,7 +324,10 @@ export declare class DroppedEvent extends Event {
 }
 
 export interface ReconnectingWebSocketEventMap {
+  /** The transport opened (with a `ready` option: not yet ready). */
   open: Event
+  /** The application is ready (right after `open` without a `ready` option): the queue was flushed. */
+  ready: Event
   message: MessageEvent
   error: ErrorEvent
   close: CloseEvent
@@ -343,10 +360,16 @@ export declare class ReconnectingWebSocket extends EventTarget {
   send(data: string | ArrayBufferLike | ArrayBufferView): boolean
   /** Resolves once written to a socket; rejects with `code` `CLAWSOCK_QUEUE_FULL` | `CLAWSOCK_DROPPED` | `CLAWSOCK_CLOSED` | `CLAWSOCK_TERMINAL`. */
   sendAsync(data: string | ArrayBufferLike | ArrayBufferView): Promise<void>
+  /**
+   * Writes now on the open connection, past the queue and the `ready` gate (the ready step's
+   * own messages). `false`: no connection is open; nothing was sent or queued.
+   */
+  sendNow(data: string | ArrayBufferLike | ArrayBufferView): boolean
   /** Stops in any state, at once; ends with `terminal` kind `'user-closed'`. */
   close(code?: number, reason?: string): void
 
   onopen: ((this: ReconnectingWebSocket, ev: Event) => any) | null
+  onready: ((this: ReconnectingWebSocket, ev: Event) => any) | null
   onmessage: ((this: ReconnectingWebSocket, ev: MessageEvent) => any) | null
   onerror: ((this: ReconnectingWebSocket, ev: ErrorEvent) => any) | null
   onclose: ((this: ReconnectingWebSocket, ev: CloseEvent) => any) | null
@@ -416,6 +439,28 @@ export interface GatewayClientOptions extends NetworkOptions {
   token?: PerAttempt<string>
   /** As for ReconnectingWebSocket: decides which failed upgrades are final. */
   isFinalHandshakeError?: (error: HandshakeError) => boolean
+  /** Aborting it works like `close()`; an already-aborted signal closes at once. */
+  signal?: AbortSignal
+  /**
+   * Extra upgrade headers on every attempt, e.g. Cloudflare Access's `CF-Access-Client-Id` and
+   * `CF-Access-Client-Secret` (the reference client's `edgeAuthHeaders`).
+   */
+  headers?: Record<string, string | string[]> | Iterable<[string, string]>
+  /** The `Origin` header. Not sent by default. */
+  origin?: string
+  /**
+   * Pins the gateway's TLS certificate by the SHA-256 of its leaf (DER), in OpenClaw's format:
+   * 64 hex digits or colon-separated pairs, optionally prefixed `sha256:`. Replaces CA and name
+   * verification for this client (for `gateway.tls`'s self-signed certificate); a mismatch stops
+   * before the upgrade request (no header or token is sent) and is final. Needs `wss://`.
+   */
+  tlsFingerprint?: string
+  /**
+   * Plaintext `ws://` is refused for hosts that are not loopback, private, link-local, CGNAT, ULA,
+   * `.local` or `.ts.net` (the reference's rule; `OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1` also allows
+   * host names). `true` turns the check off.
+   */
+  allowPlaintext?: boolean
   password?: string
   bootstrapToken?: string
   deviceToken?: string

@@ -67,6 +67,25 @@ export declare class NativeReconnectingWebSocket {
   sendText(data: string): number
   /** Like `sendText` for binary data (copied). */
   sendBinary(data: Uint8Array): number
+  /**
+   * Writes a text message on the open connection now, past the queue and
+   * the ready gate (for the `ready` step's own messages). `false` when no
+   * connection is open.
+   */
+  sendNowText(data: string): boolean
+  /** Like `sendNowText` for binary data (copied). */
+  sendNowBinary(data: Uint8Array): boolean
+  /**
+   * The application is ready on connection `conn` (numbered by `open`
+   * events from 1): the queue is flushed and the connection counts as
+   * opened. Ignored for a connection that has ended.
+   */
+  markReady(conn: number): void
+  /**
+   * The application's ready step failed on connection `conn`: it is
+   * closed with 1011 and `reason`, and the attempt counts as failed.
+   */
+  readyFailed(conn: number, reason: string): void
   /** The details of the last send that returned 0. */
   takeOutcome(): NativeSendOutcome | null
   /** Stops for good in any state; the `terminal` event follows. */
@@ -244,6 +263,13 @@ export interface NativeGatewayOptions {
   rejectUnauthorized?: boolean
   /** SNI / verification name. */
   servername?: string
+  /**
+   * SHA-256 of the leaf certificate, 64 lowercase hex digits (JS has
+   * normalized OpenClaw's spellings): replaces CA verification.
+   */
+  tlsFingerprint?: string
+  /** Extra upgrade headers (`[name, value]` pairs, `Origin` included). */
+  headers?: Array<Array<string>>
   /** Happy Eyeballs, proxy and redirects. */
   network?: NativeNetworkOptions
 }
@@ -351,6 +377,11 @@ export interface NativeReconnectOptions {
    * (functions): the driver emits `dial` and waits for `setTarget()`.
    */
   askTarget?: boolean
+  /**
+   * JS says when each connection is ready (`markReady`); until then the
+   * queue holds and the connection does not count as opened.
+   */
+  appReady?: boolean
   /** 0 disables the flapping guard */
   flapThreshold?: number
   /** ms */

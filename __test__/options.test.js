@@ -35,11 +35,11 @@ test('an unknown top-level option warns once per class and key, naming the close
   const rws = new ReconnectingWebSocket(url, { handshakeTimout: 5000, queu: { maxMessages: 1 } })
   rws.close()
   await once(rws, 'terminal')
-  const gw = new GatewayClient({ url, reconnect: false, tokn: 'x', headers: { A: 'b' } })
+  const gw = new GatewayClient({ url, reconnect: false, tokn: 'x', pingInterval: 5 })
   await gw.close()
   w.stop()
   assert.deepEqual(w.seen.sort(), [
-    "clawsock: GatewayClient option 'headers' is not a known option and is ignored: it is an option of WebSocket and ReconnectingWebSocket, not of GatewayClient",
+    "clawsock: GatewayClient option 'pingInterval' is not a known option and is ignored: it is an option of WebSocket and ReconnectingWebSocket, not of GatewayClient",
     "clawsock: GatewayClient option 'tokn' is not a known option and is ignored; did you mean 'token'?",
     "clawsock: ReconnectingWebSocket option 'handshakeTimout' is not a known option and is ignored; did you mean 'handshakeTimeout'?",
     "clawsock: ReconnectingWebSocket option 'queu' is not a known option and is ignored; did you mean 'queue'?",

@@ -24,6 +24,7 @@ const { execFileSync } = require('node:child_process')
 const ROOT = path.resolve(__dirname, '..')
 const e2e = require('../scripts/release/e2e.js')
 const { nodeBinary } = require('./harness/node-versions.js')
+const { once } = require('./helpers')
 const FULL = process.env.CLAWSOCK_E2E === '1'
 const run = (args, opts = {}) => execFileSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', ...opts })
 
@@ -136,7 +137,14 @@ ws.addEventListener('message', (ev) => {
     fs.writeFileSync(gw.configPath, JSON.stringify(cfg, null, 2))
     await gw.restart()
 
-    await bot.waitFor('openclaw', { open: 1 }, { timeout: 60 })
+    try {
+      await bot.waitFor('openclaw', { open: 1 }, { timeout: 60 })
+    } catch (err) {
+      // Say why the account did not connect: OpenClaw's view of it, and the plugin's log lines.
+      const status = await gw.cli(['channels', 'status', '--json'], { allowFail: true })
+      const lines = fs.readFileSync(gw.logPath, 'utf8').split('\n').filter((l) => /botciv|channel/i.test(l)).slice(-40)
+      throw new Error(`${err.message}\nchannels status: ${status.slice(0, 3000)}\ngateway log:\n${lines.join('\n')}`)
+    }
     const inspect = await gw.cliJson(['plugins', 'inspect', 'botciv', '--runtime', '--json'])
     assert.equal(inspect.plugin.status, 'loaded')
     assert.deepEqual(inspect.plugin.channelIds, ['botciv'])
@@ -166,5 +174,36 @@ ws.addEventListener('message', (ev) => {
     const again = await gw.cliJson(['gateway', 'call', 'botciv.send', '--params', JSON.stringify({ text: 'through the proxy' }), '--json'])
     const viaProxy = await bot.waitFor('openclaw', { messages: 2 }, { timeout: 30 })
     assert.equal(viaProxy.messages[1].id, again.id)
+
+    // The account's status as OpenClaw reports it (`openclaw channels status --json`), written by
+    // clawsock/openclaw's runChannel from the plugin's gateway.startAccount(ctx).
+    const account = async () => {
+      const s = await gw.cliJson(['channels', 'status', '--json'])
+      const accounts = (s.channelAccounts ?? s.result?.channelAccounts ?? {}).botciv ?? []
+      return accounts.find((a) => a.accountId === 'default') ?? null
+    }
+    const live = await account()
+    t.diagnostic(`channels status (connected): ${JSON.stringify(live)}`)
+    assert.equal(live.connected, true)
+    assert.equal(live.lifecycle, 'ready')
+    assert.equal(typeof live.lastConnectedAt, 'number')
+
+    // A second client with the plugin's identity: bot_civ replaces the plugin's socket with 4001.
+    // The plugin stops for good, and OpenClaw shows the account blocked, with the plain message.
+    const { WebSocket } = require('..')
+    const before = (await bot.waitFor('openclaw', {}, { timeout: 5 })).closes.length
+    const rival = new WebSocket(`${bot.url}/ws/openclaw`)
+    t.after(() => rival.close())
+    await once(rival, 'open')
+    const kicked = await bot.waitFor('openclaw', { closes: before + 1 }, { timeout: 30 })
+    assert.equal(kicked.closes.at(-1).code, 4001)
+    // The close reaches the plugin, then its status reaches OpenClaw: ask until it shows (each
+    // ask is one CLI round trip; no sleeping).
+    let blocked = await account()
+    for (let i = 0; i < 20 && blocked?.lifecycle !== 'blocked'; i++) blocked = await account()
+    t.diagnostic(`channels status (after 4001): ${JSON.stringify(blocked)}`)
+    assert.equal(blocked.lifecycle, 'blocked')
+    assert.equal(blocked.connected, false)
+    assert.match(blocked.lastError, /code 4001.*Another client connected with the same identity/)
   })
 })

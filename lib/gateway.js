@@ -11,6 +11,7 @@
 const util = require('node:util')
 const { NativeGatewayClient, DeviceIdentity } = require('../native.js')
 const { gatewayOptions } = require('./options.js')
+const { onAbort } = require('./abort.js')
 
 const STATS_SAMPLES = 1024
 
@@ -124,19 +125,23 @@ class GatewayClient {
   #stats = new Map()
   #paused = null
   #final = null
+  #unwatch = null // removes the `signal` listener
+  #checkTransport // the plaintext rule, for URLs from a url function
 
   /**
    * Starts connecting at once. See index.d.ts for the options.
    * @param {object} [options]
    */
   constructor(options) {
-    const { native, identity, requestTimeoutMs, isFinal, urlFn, tokenFn } = gatewayOptions(options)
+    const { native, identity, requestTimeoutMs, isFinal, urlFn, tokenFn, signal, checkTransport } = gatewayOptions(options)
+    this.#checkTransport = checkTransport
     this.#requestTimeoutMs = requestTimeoutMs
     this.#isFinalHandshake = isFinal || null
     this.#urlFn = urlFn || null
     this.#tokenFn = tokenFn || null
     this.#staticUrl = native.url
     this.#native = new NativeGatewayClient(native, identity, (batch) => this.#dispatch(batch))
+    this.#unwatch = onAbort(signal, () => this.close())
   }
 
   /** Calls the url/token functions for the next attempt (fresh credentials). */
@@ -145,6 +150,7 @@ class GatewayClient {
       const u = this.#urlFn ? await this.#urlFn() : this.#staticUrl
       const url = u instanceof URL ? u.href : u
       if (typeof url !== 'string') throw new TypeError(`clawsock: GatewayClient's url function must return a ws:// or wss:// URL, got ${typeof url}`)
+      this.#checkTransport(url)
       const token = this.#tokenFn ? await this.#tokenFn() : undefined
       if (token !== undefined && token !== null && typeof token !== 'string') {
         throw new TypeError(`clawsock: GatewayClient's token function must return a string, got ${typeof token}`)
@@ -445,6 +451,7 @@ class GatewayClient {
         break
       }
       case 'terminal': {
+        this.#unwatch()
         this.#final = { code: ev.code, reason: ev.reason, message: ev.message, kind: ev.kind }
         if (ev.status != null) this.#final.status = ev.status
         this.#setState('closed')

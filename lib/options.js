@@ -22,6 +22,7 @@
 
 const { DeviceIdentity } = require('../native.js')
 const { NETWORK_KEYS, networkOptions } = require('./network.js')
+const { checkPlaintext, normalizeFingerprint } = require('./gateway-transport.js')
 
 const DEFAULT_GATEWAY_URL = 'ws://127.0.0.1:18789'
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
@@ -47,9 +48,9 @@ const CONNECT_KEYS = ['protocols', 'headers', 'origin', 'handshakeTimeout', 'max
 const GATEWAY_STRINGS = ['token', 'password', 'bootstrapToken', 'deviceToken', 'clientName', 'mode', 'clientVersion',
   'deviceFamily', 'displayName', 'instanceId', 'role', 'locale', 'userAgent', 'tokenStorePath']
 const KNOWN = {
-  WebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS],
-  ReconnectingWebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS, 'reconnect', 'queue', 'isFinalHandshakeError'],
-  GatewayClient: ['url', ...GATEWAY_STRINGS, 'isFinalHandshakeError', 'platform', 'scopes', 'caps', 'identity', 'requestTimeoutMs',
+  WebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS, 'signal'],
+  ReconnectingWebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS, 'reconnect', 'queue', 'isFinalHandshakeError', 'ready', 'signal'],
+  GatewayClient: ['url', ...GATEWAY_STRINGS, 'isFinalHandshakeError', 'signal', 'headers', 'origin', 'tlsFingerprint', 'allowPlaintext', 'platform', 'scopes', 'caps', 'identity', 'requestTimeoutMs',
     'connectChallengeTimeoutMs', 'connectTimeoutMs', 'handshakeTimeout', 'maxPayload', 'reconnect',
     'tls', 'ca', 'rejectUnauthorized', 'servername', ...NETWORK_KEYS],
 }
@@ -113,8 +114,7 @@ const GATEWAY_CANNOT = {
   deviceIdentity: { why: 'use `identity` (a DeviceIdentity or the path of a key file)' },
   preauthHandshakeTimeoutMs: { why: 'use `handshakeTimeout` (and `connectChallengeTimeoutMs` for the challenge)' },
   clientDisplayName: { why: 'use `displayName`' },
-  tlsFingerprint: { why: 'certificate pinning is not supported yet: trust the gateway\'s certificate with tls.ca' },
-  edgeAuthHeaders: { why: 'extra upgrade headers for the gateway are not supported yet' },
+  edgeAuthHeaders: { why: 'pass them as `headers` (sent with every upgrade), e.g. the CF-Access-Client-Id and CF-Access-Client-Secret headers of Cloudflare Access' },
   tickWatchTimeoutMs: { why: 'the tick watchdog deadline is 2 × the server\'s policy.tickIntervalMs and cannot be set' },
   tickWatchMinIntervalMs: { why: 'the tick watchdog is a deadline, not a poll: there is no interval to set' },
   minProtocol: { why: 'clawsock negotiates protocol 3 to 4 itself' },
@@ -444,6 +444,32 @@ function webSocketOptions(options, protocols) {
   return connectOptions('WebSocket', topLevel('WebSocket', options), protocols)
 }
 
+/** The `signal` option of `cls` (the constructor has checked the rest), or undefined. */
+function signalOf(cls, options) {
+  return options == null || typeof options !== 'object' ? undefined : signalOption(new Reader(cls, options))
+}
+
+/**
+ * `signal`: an AbortSignal (any object with its shape, so AbortSignal.any,
+ * AbortSignal.timeout and polyfills work); aborting it works like close().
+ */
+function signalOption(r) {
+  const v = r.values.signal
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'object' || typeof v.aborted !== 'boolean' || typeof v.addEventListener !== 'function' || typeof v.removeEventListener !== 'function') {
+    throw r.error('signal', `must be an AbortSignal (an AbortController's signal, or AbortSignal.timeout(ms)), got ${show(v)}`)
+  }
+  return v
+}
+
+/** `ready(socket) => Promise<void>`: the application's ready step, or undefined. */
+function readyOption(r) {
+  const v = r.values.ready
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'function') throw r.error('ready', `must be a function (socket) => Promise<void> that resolves once the application is ready (authenticated), got ${show(v)}`)
+  return v
+}
+
 /**
  * ReconnectingWebSocket: the NativeConnectOptions (`connect`), the
  * NativeReconnectOptions (`reconnect`, with the queue's) and the finalCodes
@@ -455,13 +481,16 @@ function reconnectingOptions(options, protocols, { askTarget = false } = {}) {
   const { reconnect, predicate } = reconnectOptions(cls, o.reconnect)
   const isFinal = handshakePredicate(new Reader(cls, o))
   const headersFn = fn(new Reader(cls, o), 'headers')
+  const ready = readyOption(new Reader(cls, o))
   const native = prune({
     ...reconnect,
     ...queueOptions(cls, o.queue),
     askHandshake: isFinal ? true : undefined,
     askTarget: askTarget || headersFn ? true : undefined,
+    appReady: ready ? true : undefined,
   })
-  return { connect: connectOptions(cls, o, protocols), reconnect: native, predicate, isFinal, headersFn }
+  const signal = signalOption(new Reader(cls, o))
+  return { connect: connectOptions(cls, o, protocols), reconnect: native, predicate, isFinal, headersFn, ready, signal }
 }
 
 /** A function option (fresh values per attempt), or undefined. */
@@ -524,6 +553,19 @@ function gatewayOptions(options) {
   // are called there too.
   n.reconnectOptions = prune({ ...n.reconnectOptions, askHandshake: isFinal ? true : undefined, askTarget: true })
   Object.assign(n, tlsOptions(r))
+  if (typeof values.headers === 'function') throw r.error('headers', 'must be an object of name: value pairs (a function is not supported by GatewayClient; use a token function for fresh credentials)')
+  const headers = headerPairs(r)
+  if (headers.length) n.headers = headers
+  if (values.tlsFingerprint !== undefined && values.tlsFingerprint !== null) {
+    n.tlsFingerprint = normalizeFingerprint(values.tlsFingerprint)
+    if (!n.tlsFingerprint) {
+      throw r.error('tlsFingerprint', `must be the SHA-256 of the gateway's certificate: 64 hex digits, or 32 colon-separated pairs, optionally prefixed sha256: (as openssl x509 -noout -fingerprint -sha256 prints it), got ${show(values.tlsFingerprint)}`)
+    }
+  }
+  const allowPlaintext = values.allowPlaintext
+  if (allowPlaintext !== undefined && typeof allowPlaintext !== 'boolean') throw r.error('allowPlaintext', `must be a boolean, got ${show(allowPlaintext)}`)
+  const transport = (u) => checkPlaintext(u, allowPlaintext === true, Boolean(n.tlsFingerprint))
+  if (!urlFn) transport(url)
   n.network = networkOptions(values, (name, message) => optionError(cls, name, message))
   let identity = null
   if (values.identity !== undefined && values.identity !== null) {
@@ -534,7 +576,7 @@ function gatewayOptions(options) {
   const requestTimeoutMs = values.requestTimeoutMs === undefined ? DEFAULT_REQUEST_TIMEOUT_MS
     : values.requestTimeoutMs === null ? null
       : r.ms('requestTimeoutMs', { allowZero: true, what: 'a non-negative number of milliseconds or null' })
-  return { native: prune(n), identity, requestTimeoutMs, isFinal, urlFn, tokenFn }
+  return { native: prune(n), identity, requestTimeoutMs, isFinal, urlFn, tokenFn, signal: signalOption(r), checkTransport: transport }
 }
 
-module.exports = { webSocketOptions, reconnectingOptions, gatewayOptions, attemptHeaders }
+module.exports = { webSocketOptions, reconnectingOptions, gatewayOptions, attemptHeaders, signalOf }

@@ -9,6 +9,15 @@
 // or handed back, and turns the native events (one array per wake-up) into
 // DOM events.
 //
+// App-level ready (the `ready` option): 'open' is transport-open only. The
+// ready function runs for each connection; until it resolves, the send queue
+// holds and the connection does not count as opened (the backoff does not
+// reset); then 'ready' follows. If it rejects, that connection is closed
+// with 1011 and the attempt counts as failed. Connections are numbered by
+// their 'open' events, here and in Rust (src/session/ready.rs), so a late
+// answer never applies to the next connection. Without the option, 'ready'
+// follows 'open' at once.
+//
 // Lifecycle: every instance ends with exactly one `terminal` event, also
 // after close() (kind 'user-closed'). After it, the native handle is
 // released and the instance no longer keeps Node's event loop alive.
@@ -17,6 +26,7 @@ const native = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners } = require('./events.js')
 const { reconnectingOptions, attemptHeaders } = require('./options.js')
 const { parseUrl, dialUrlSendingCredentials, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
+const { onAbort } = require('./abort.js')
 
 const kDispatch = Symbol('dispatch')
 const kNative = Symbol('native')
@@ -126,6 +136,9 @@ class ReconnectingWebSocket extends EventTarget {
   #protocolsFn = null
   #originOption
   #targetError = null
+  #readyFn = null
+  #conn = 0 // 'open' events so far: the current connection's number
+  #unwatch = null // removes the `signal` listener
   #terminal = null
   #pending = new Map() // id -> { data, bytes, resolve?, reject? }, in id order
   #stats = { connects: 0, reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 }
@@ -160,7 +173,8 @@ class ReconnectingWebSocket extends EventTarget {
     // while a `dial` is on its way, stops the client before any upgrade is
     // sent (the native session starts dialing on its own thread at once
     // otherwise: a close() right after construction raced it).
-    const { connect, reconnect, predicate, isFinal, headersFn } = reconnectingOptions(options, list, { askTarget: true })
+    const { connect, reconnect, predicate, isFinal, headersFn, ready, signal } = reconnectingOptions(options, list, { askTarget: true })
+    this.#readyFn = ready || null
     this.#predicate = predicate
     this.#isFinalHandshake = isFinal || null
     this.#headersFn = headersFn || null
@@ -173,6 +187,7 @@ class ReconnectingWebSocket extends EventTarget {
     // Runs of text messages arrive joined: see kDispatch.
     this.#native.joinTextRuns()
     this[kNative] = this.#native
+    this.#unwatch = onAbort(signal, () => this.close())
   }
 
   get url() { return this.#url }
@@ -217,6 +232,20 @@ class ReconnectingWebSocket extends EventTarget {
         reject(err)
       }
     })
+  }
+
+  /**
+   * Writes `data` on the open connection now, past the queue and the ready
+   * gate: for the messages of the `ready` step itself (authentication).
+   * Returns false (and sends nothing) when no connection is open. Not
+   * queued, not retried, not counted in `stats`.
+   */
+  sendNow(data) {
+    if (this.#state !== 'open') return false
+    if (typeof data === 'string') return this.#native.sendNowText(data)
+    const bytes = toBytes(data)
+    if (bytes === null) return this.#native.sendNowText(String(data))
+    return this.#native.sendNowBinary(bytes)
   }
 
   #send(data, waiter) {
@@ -294,9 +323,14 @@ class ReconnectingWebSocket extends EventTarget {
         if (this.#state !== 'closed') this.#state = 'open'
         this.#protocol = ev.protocol || ''
         this.#extensions = ev.extensions || ''
+        this.#conn++
         this.dispatchEvent(new Event('open'))
+        if (this.#readyFn) this.#runReady(this.#conn)
+        else this.dispatchEvent(new Event('ready'))
         break
       case 'sent':
+        // Only the ready step's own messages (sendNow) were written.
+        if (!ev.notify) break
         for (const [id, p] of this.#pending) {
           if (id > ev.id) break
           this.#pending.delete(id)
@@ -347,6 +381,7 @@ class ReconnectingWebSocket extends EventTarget {
         break
       case 'terminal': {
         this.#state = 'closed'
+        this.#unwatch()
         const t = { code: ev.code, reason: ev.reason, message: ev.message, kind: ev.kind }
         if (ev.codes) t.codes = Object.freeze([...ev.codes])
         if (ev.status != null) t.status = ev.status
@@ -363,6 +398,26 @@ class ReconnectingWebSocket extends EventTarget {
         }
         break
       }
+    }
+  }
+
+  /** Runs the ready function for connection `conn`, and tells Rust how it went. */
+  async #runReady(conn) {
+    let failure = null
+    try {
+      await this.#readyFn(this)
+    } catch (err) {
+      failure = err instanceof Error ? err : new Error(String(err))
+    }
+    // That connection has ended (or close() was called): nothing to say.
+    if (conn !== this.#conn || this.#state !== 'open') return
+    if (failure) {
+      const message = `clawsock: the ready function failed (${failure.message}); this connection is closed with 1011 and the attempt counts as failed`
+      this.dispatchEvent(new ErrorEvent('error', { message, error: failure }))
+      this.#native.readyFailed(conn, `ready failed: ${failure.message}`)
+    } else {
+      this.#native.markReady(conn)
+      this.dispatchEvent(new Event('ready'))
     }
   }
 
@@ -411,7 +466,7 @@ class ReconnectingWebSocket extends EventTarget {
 }
 
 routeMessageListeners(ReconnectingWebSocket.prototype, kMessageListeners)
-defineEventHandlers(ReconnectingWebSocket.prototype, ['open', 'message', 'error', 'close', 'reconnecting', 'terminal', 'dropped'])
+defineEventHandlers(ReconnectingWebSocket.prototype, ['open', 'ready', 'message', 'error', 'close', 'reconnecting', 'terminal', 'dropped'])
 
 module.exports = {
   ReconnectingWebSocket,

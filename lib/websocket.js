@@ -10,7 +10,8 @@
 
 const { NativeWebSocket } = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners, webIdlShape } = require('./events.js')
-const { webSocketOptions } = require('./options.js')
+const { webSocketOptions, signalOf } = require('./options.js')
+const { onAbort } = require('./abort.js')
 const { parseUrl, dialUrlSendingCredentials, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
 
 const CONNECTING = 0
@@ -46,6 +47,7 @@ class WebSocket extends EventTarget {
   #blobChain = null // ordering for Blob sends
   #iterators = null // Set of live async iterators, made on first use
   #closeFired = false // whether 'close' was dispatched
+  #unwatch = null // removes the `signal` listener
 
   static {
     isWebSocket = (value) => value !== null && typeof value === 'object' && #url in value
@@ -78,12 +80,14 @@ class WebSocket extends EventTarget {
     this.#origin = parsed.origin
     const list = parseProtocols(protocols)
     const native = webSocketOptions(options, list)
+    const signal = signalOf('WebSocket', options)
     // user:password@ in the URL: sent as Basic auth, never handed to the native side.
     const dialUrl = dialUrlSendingCredentials(parsed, native)
     this.#native = new NativeWebSocket(dialUrl, native, (batch) => this[kDispatch](batch))
     // Runs of text messages arrive joined: see kDispatch.
     this.#native.joinTextRuns()
     this[kNative] = this.#native
+    this.#unwatch = onAbort(signal, () => this.close())
   }
 
   get url() { return this.#url }
@@ -288,6 +292,8 @@ class WebSocket extends EventTarget {
   #closed(code, reason, wasClean) {
     this.#readyState = CLOSED
     this.#closeFired = true
+    this.#unwatch?.()
+    this.#unwatch = null
     for (const p of this.#pendingSends.splice(0)) {
       const err = new Error(`WebSocket closed (${code}${reason ? ` ${reason}` : ''}) before the message was written`)
       err.code = code

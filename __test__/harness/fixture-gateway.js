@@ -100,7 +100,7 @@ async function startFixtureGateway(opts = {}) {
     const fx = createFixtureGateway(knobs);
     const port = await fx.listen(fixedPort || 0);
     const api = {
-      url: `ws://127.0.0.1:${port}`,
+      url: `${knobs.tls ? 'wss' : 'ws'}://127.0.0.1:${port}`,
       port,
       inProcess: true,
       connections: async () => fx.connections().slice(),

@@ -50,12 +50,14 @@
 //                    {kind:'custom', error:{code,message,...}, closeCode, closeReason, times?}
 //                    null clears it.
 //   shutdown         action: {restartExpectedMs?, reason?} -> event shutdown then close 1012 "service restart"
+//   tls              {cert, key} (PEM) at start only: serve wss:// (like the real gateway's gateway.tls)
 //
 // CONTROL (HTTP on the same port): GET /readyz, /healthz; GET /__fixture/state -> {connections, frames, knobs};
 //   POST /__fixture/set <knobs>; POST /__fixture/emit {event,payload,stateVersion?}; POST /__fixture/shutdown {...};
 //   POST /__fixture/close-all {code,reason}; POST /__fixture/release {key}; POST /__fixture/reset.
 
 const http = require('node:http');
+const https = require('node:https');
 const crypto = require('node:crypto');
 const { WebSocketServer } = require('ws');
 
@@ -315,6 +317,7 @@ function createFixtureGateway(options = {}) {
         protocol: req.headers['sec-websocket-protocol'] ?? null,
         extensions: req.headers['sec-websocket-extensions'] ?? null,
       },
+      requestHeaders: { ...req.headers },
       nonce,
       connectParams: null,
       outcome: 'open',
@@ -684,7 +687,7 @@ function createFixtureGateway(options = {}) {
 
   function listen(p = 0, host = '127.0.0.1') {
     generation += 1;
-    server = http.createServer(onHttp);
+    server = knobs.tls ? https.createServer({ cert: knobs.tls.cert, key: knobs.tls.key }, onHttp) : http.createServer(onHttp);
     wss = new WebSocketServer({ server, maxPayload: MAX_PAYLOAD_BYTES, perMessageDeflate: false });
     wss.on('connection', onConnection);
     return new Promise((resolve, reject) => {

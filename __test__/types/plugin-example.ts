@@ -87,3 +87,22 @@ export async function operator(url: string, token: string): Promise<number> {
     await client.close()
   }
 }
+
+// clawsock/openclaw in plugin.gateway.startAccount(ctx), with a ctx of OpenClaw's shape.
+import { ReconnectingWebSocket as Rws, GatewayClient as Gw } from 'clawsock'
+import { runChannel, redact, type ChannelContext, type ChannelSocketStatus } from 'clawsock/openclaw'
+
+type Snapshot = ChannelSocketStatus & { configured?: boolean; mode?: string }
+
+export async function startAccount(ctx: ChannelContext<Snapshot> & { account: { url: string; token: string } }): Promise<void> {
+  const ws = new Rws(ctx.account.url, {
+    signal: ctx.abortSignal,
+    ready: async (socket) => {
+      socket.sendNow(JSON.stringify({ type: 'auth', token: ctx.account.token }))
+    },
+  })
+  ws.onready = () => ctx.log?.info(redact(`ready on ${ctx.account.url}`, [ctx.account.token]))
+  await runChannel(ctx, ws, { name: 'botciv', secrets: [ctx.account.token], activityInterval: 500 })
+  const gw = new Gw({ url: 'wss://gw.example:18789', tlsFingerprint: 'sha256:' + 'ab'.repeat(32), headers: { 'CF-Access-Client-Id': 'x' }, origin: 'https://a.example', signal: ctx.abortSignal })
+  await runChannel(ctx, gw)
+}

@@ -5,7 +5,7 @@
 // even be opened, a plain probe of the same URL says at which step and why.
 
 const fs = require('node:fs')
-const { parseArgs, parseWsUrl, parseProxyArg, UsageError } = require('./args.js')
+const { parseArgs, parseHeader, parseWsUrl, parseProxyArg, UsageError } = require('./args.js')
 const { EXIT, fmtMs, Output, native } = require('./output.js')
 const { networkOptions } = require('../network.js')
 
@@ -20,6 +20,9 @@ const CLIENT_SPEC = {
   ca: 'list',
   insecure: 'bool',
   servername: 'string',
+  'tls-fingerprint': 'string',
+  header: 'list',
+  'allow-plaintext': 'bool',
   proxy: 'string',
   json: 'bool',
   help: 'bool',
@@ -35,6 +38,10 @@ const CLIENT_OPTIONS_HELP = `  --token <T>            the gateway token (default
   --ca <file>            trust this PEM CA (repeatable)
   --insecure             do not verify the server certificate (diagnostics only)
   --servername <name>    TLS server name (SNI)
+  --tls-fingerprint <fp> pin the gateway's certificate by its SHA-256 (64 hex digits or AB:CD:…, optionally
+                         sha256:…, as OpenClaw's gateway.remote.tlsFingerprint): replaces CA verification
+  --header 'Name: value' add an upgrade header (repeatable; e.g. Cloudflare Access; values never printed)
+  --allow-plaintext      allow ws:// to a public host (refused by default: the token would cross unencrypted)
   --proxy <url|env|off>  connect through this http:// or https:// proxy (credentials never printed);
                          'env': HTTPS_PROXY/HTTP_PROXY/NO_PROXY; 'off': direct (default: README "Proxies")
   --json                 print one JSON object instead of text
@@ -71,7 +78,11 @@ function clientOptions(url, o, env = process.env) {
   }
   if (o.insecure) tls.rejectUnauthorized = false
   if (o.servername) tls.servername = o.servername
+  const headers = (o.header || []).map(parseHeader)
   const opts = {
+    headers: headers.length ? Object.fromEntries(headers) : undefined,
+    tlsFingerprint: o['tls-fingerprint'],
+    allowPlaintext: o['allow-plaintext'] || undefined,
     url,
     token,
     password,
@@ -87,7 +98,8 @@ function clientOptions(url, o, env = process.env) {
     proxy: parseProxyArg(o.proxy),
   }
   for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k]
-  return { opts, secrets: [token, password].filter(Boolean), timeout, tls }
+  // Header values may be credentials (CF-Access-Client-Secret): never printed.
+  return { opts, secrets: [token, password, ...headers.map(([, v]) => v)].filter(Boolean), timeout, tls }
 }
 
 function loadClient() {
@@ -119,12 +131,12 @@ async function connectOnce(url, opts, timeout, tls) {
     const hello = await client.ready()
     return { client, hello, ms: performance.now() - started }
   } catch (err) {
-    return { client, failure: await describeConnectFailure(url, err, seen, timeout, tls, opts.proxy) }
+    return { client, failure: await describeConnectFailure(url, err, seen, timeout, tls, opts.proxy, opts.tlsFingerprint) }
   }
 }
 
 /** Turns a failed connect into { exitCode, class, code, detailCode, message, nextStep, … }. */
-async function describeConnectFailure(url, err, seen, timeout, tls, proxy) {
+async function describeConnectFailure(url, err, seen, timeout, tls, proxy, pinned) {
   if (err && err.code === 'CONNECT_PAUSED') {
     const d = err.details || {}
     return {
@@ -139,6 +151,10 @@ async function describeConnectFailure(url, err, seen, timeout, tls, proxy) {
     }
   }
   const dial = seen.errors.find((e) => e.kind === 'dial')
+  if (dial && pinned && /fingerprint mismatch/.test(dial.message)) {
+    // A plain probe knows no pin: it would report the certificate's issuer instead.
+    return { exitCode: EXIT.tls, class: 'tls', code: 'UNREACHABLE', detailCode: null, message: dial.message, step: 'tls', nextStep: 'check --tls-fingerprint against the gateway\'s certificate' }
+  }
   if (dial) {
     // Say at which step a plain connection fails, with the probe's exit code.
     const report = JSON.parse(await native.probe(url, {

@@ -28,7 +28,7 @@ seq numbers and gaps) instead of raw messages.
 Options:
   --gateway              OpenClaw gateway mode
   --duration <ms>        stop after this long (default: until stopped for good or Ctrl-C)
-  --header 'Name: value' add a request header (plain mode; repeatable; values never printed)
+  --header 'Name: value' add a request (upgrade) header (repeatable; values never printed)
   --protocol <name>      offer a subprotocol (plain mode; repeatable)
 Gateway mode:
 ${CLIENT_OPTIONS_HELP}`

@@ -8,7 +8,7 @@ use napi_derive::napi;
 use super::batch::Batch;
 use super::events::gateway_error;
 use super::identity::NativeDeviceIdentity;
-use super::options::{ms, payload_bytes, tls_options};
+use super::options::{header_pairs, ms, payload_bytes, tls_options};
 use super::reconnecting::NativeReconnectOptions;
 use super::session::NativeSession;
 use crate::gateway::{ClientOptions, Credentials, DeviceTokenStore, GatewayProtocol};
@@ -74,6 +74,11 @@ pub struct NativeGatewayOptions {
     pub reject_unauthorized: Option<bool>,
     /// SNI / verification name.
     pub servername: Option<String>,
+    /// SHA-256 of the leaf certificate, 64 lowercase hex digits (JS has
+    /// normalized OpenClaw's spellings): replaces CA verification.
+    pub tls_fingerprint: Option<String>,
+    /// Extra upgrade headers (`[name, value]` pairs, `Origin` included).
+    pub headers: Option<Vec<Vec<String>>>,
     /// Happy Eyeballs, proxy and redirects.
     pub network: Option<super::options::NativeNetworkOptions>,
 }
@@ -131,6 +136,13 @@ impl NativeGatewayOptions {
             o.transport.max_payload = payload_bytes(m);
         }
         o.transport.tls = tls_options(self.ca, self.reject_unauthorized, self.servername);
+        if let Some(hex) = &self.tls_fingerprint {
+            o.transport.tls.pin_sha256 = Some(pin_from_hex(hex)?);
+            o.tls_pinned = true;
+        }
+        if let Some(h) = self.headers {
+            o.transport.headers = header_pairs(h);
+        }
         if let Some(n) = self.network {
             n.apply(&mut o.transport);
         }
@@ -144,6 +156,24 @@ impl NativeGatewayOptions {
             .map_err(|e| Error::new(Status::InvalidArg, e))?;
         Ok(o)
     }
+}
+
+/// 64 hex digits as the 32 bytes of a SHA-256 pin.
+fn pin_from_hex(hex: &str) -> Result<[u8; 32]> {
+    let bad = || {
+        Error::new(
+            Status::InvalidArg,
+            "clawsock: tlsFingerprint must be 64 hex digits (a SHA-256)".to_string(),
+        )
+    };
+    if hex.len() != 64 || !hex.is_ascii() {
+        return Err(bad());
+    }
+    let mut pin = [0u8; 32];
+    for (i, b) in pin.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok(pin)
 }
 
 /// The native gateway client. JS owns one per `GatewayClient`.

@@ -189,6 +189,7 @@ pub(crate) fn tls_options(
         ca: ca.unwrap_or_default(),
         reject_unauthorized: reject_unauthorized.unwrap_or(true),
         servername,
+        pin_sha256: None,
     }
 }
 

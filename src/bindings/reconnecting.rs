@@ -13,7 +13,7 @@ use super::session::NativeSession;
 use crate::reconnect::{
     ClosePolicy, DEFAULT_FINAL_CODES, OverflowPolicy, QueueConfig, SupervisorConfig,
 };
-use crate::session::{Plain, SendOutcome, SessionConfig, Target};
+use crate::session::{AppReady, SendOutcome, SessionConfig, Target};
 use crate::transport::ConnectOptions;
 use crate::transport::Outgoing;
 
@@ -45,6 +45,9 @@ pub struct NativeReconnectOptions {
     /// JS supplies the URL, headers and subprotocols before every attempt
     /// (functions): the driver emits `dial` and waits for `setTarget()`.
     pub ask_target: Option<bool>,
+    /// JS says when each connection is ready (`markReady`); until then the
+    /// queue holds and the connection does not count as opened.
+    pub app_ready: Option<bool>,
     /// 0 disables the flapping guard
     pub flap_threshold: Option<f64>,
     /// ms
@@ -149,7 +152,7 @@ pub struct NativeSendOutcome {
 /// The native reconnecting client. JS owns one per `ReconnectingWebSocket`.
 #[napi]
 pub struct NativeReconnectingWebSocket {
-    native: NativeSession<Plain>,
+    native: NativeSession<AppReady>,
     outcome: Option<NativeSendOutcome>,
 }
 
@@ -165,9 +168,11 @@ impl NativeReconnectingWebSocket {
         on_batch: Function<Batch, ()>,
     ) -> Result<Self> {
         let connect = options.unwrap_or_default().into_core();
-        let cfg = reconnect.unwrap_or_default().into_core(url, connect)?;
+        let reconnect = reconnect.unwrap_or_default();
+        let proto = AppReady::new(reconnect.app_ready.unwrap_or(false));
+        let cfg = reconnect.into_core(url, connect)?;
         Ok(NativeReconnectingWebSocket {
-            native: NativeSession::start(&env, cfg, Plain, &on_batch)?,
+            native: NativeSession::start(&env, cfg, proto, &on_batch)?,
             outcome: None,
         })
     }
@@ -212,6 +217,43 @@ impl NativeReconnectingWebSocket {
     #[napi]
     pub fn send_binary(&mut self, data: Uint8Array) -> f64 {
         self.send(Outgoing::Binary(Bytes::copy_from_slice(&data)))
+    }
+
+    /// Writes a text message on the open connection now, past the queue and
+    /// the ready gate (for the `ready` step's own messages). `false` when no
+    /// connection is open.
+    #[napi]
+    pub fn send_now_text(&self, data: String) -> bool {
+        self.send_now(Outgoing::Text(data.into()))
+    }
+
+    /// Like `sendNowText` for binary data (copied).
+    #[napi]
+    pub fn send_now_binary(&self, data: Uint8Array) -> bool {
+        self.send_now(Outgoing::Binary(Bytes::copy_from_slice(&data)))
+    }
+
+    fn send_now(&self, msg: Outgoing) -> bool {
+        self.native.session.send_now(msg, false).is_ok()
+    }
+
+    /// The application is ready on connection `conn` (numbered by `open`
+    /// events from 1): the queue is flushed and the connection counts as
+    /// opened. Ignored for a connection that has ended.
+    #[napi]
+    pub fn mark_ready(&self, conn: f64) {
+        self.native
+            .session
+            .with_protocol(|p, _, out| p.mark_ready(conn as u64, out));
+    }
+
+    /// The application's ready step failed on connection `conn`: it is
+    /// closed with 1011 and `reason`, and the attempt counts as failed.
+    #[napi]
+    pub fn ready_failed(&self, conn: f64, reason: String) {
+        self.native
+            .session
+            .with_protocol(|p, _, out| p.ready_failed(conn as u64, &reason, out));
     }
 
     /// The details of the last send that returned 0.

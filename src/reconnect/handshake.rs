@@ -31,9 +31,16 @@ pub fn explain_final_handshake(
     const STOP: &str = "This client is not reconnecting: the server would answer the same way \
         again, and retrying in a loop can get the credentials rate-limited or locked out.";
     if certificate_rejected {
+        let next = if error.contains("tls fingerprint mismatch") {
+            "if the gateway's certificate was renewed on purpose, pin the new one (tlsFingerprint; \
+             openssl x509 -noout -fingerprint -sha256 prints it); otherwise something else is \
+             answering at this address. Then create a new client."
+        } else {
+            "fix the certificate, or trust its CA (tls.ca or NODE_EXTRA_CA_CERTS), then create a \
+             new client."
+        };
         return Some(format!(
-            "The server's TLS certificate was rejected: {error}. {STOP} Next step: fix the \
-             certificate, or trust its CA (tls.ca or NODE_EXTRA_CA_CERTS), then create a new client."
+            "The server's TLS certificate was rejected: {error}. {STOP} Next step: {next}"
         ));
     }
     let status = status.filter(|s| FINAL_HANDSHAKE_STATUSES.contains(s))?;

@@ -19,13 +19,17 @@
 //! - [`protocol`]: the [`Protocol`] trait, its [`Action`]s, and [`Plain`].
 //! - [`driver`]: the loop.
 //! - [`handle`]: the [`Session`] handle JS calls into.
+//! - [`ready`]: [`AppReady`], a plain socket whose application says when it
+//!   is ready.
 
 pub mod driver;
 pub mod event;
 pub mod handle;
 pub mod protocol;
+pub mod ready;
 
 pub use driver::SessionConfig;
 pub use event::{ErrorEvent, Event};
 pub use handle::{NotSent, SendOutcome, Session};
 pub use protocol::{Action, Plain, Protocol, Target, Verdict};
+pub use ready::AppReady;

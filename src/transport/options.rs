@@ -14,6 +14,10 @@ pub struct TlsOptions {
     pub reject_unauthorized: bool,
     /// The name to send as SNI and to verify the certificate against.
     pub servername: Option<String>,
+    /// A SHA-256 pin of the server's leaf certificate (DER): when set, it
+    /// replaces CA and name verification for this connection (OpenClaw's
+    /// `tlsFingerprint`).
+    pub pin_sha256: Option<[u8; 32]>,
 }
 
 /// Everything a caller can set for one connection.

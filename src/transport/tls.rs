@@ -4,14 +4,22 @@
 //! store, plus every certificate in `NODE_EXTRA_CA_CERTS`, because Node users
 //! expect that variable to work and a native TLS stack would otherwise ignore
 //! it silently. A caller's `tls.ca` replaces the default roots, as in Node.
+//!
+//! A SHA-256 pin of the leaf certificate (`TlsOptions::pin_sha256`, the
+//! gateway's `tlsFingerprint`) replaces CA and name verification: the one
+//! certificate whose DER hashes to the pin is accepted (its handshake
+//! signatures are still checked), any other is rejected before the upgrade
+//! request, and so before any header or token, is sent.
 
+use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use once_cell::sync::Lazy;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{ClientConfig, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
+use sha2::{Digest, Sha256};
 
 use super::options::TlsOptions;
 
@@ -73,11 +81,13 @@ fn build_config(roots: RootCertStore) -> ClientConfig {
 /// The client configuration for `opts`. The common case (no options) is
 /// built once and shared.
 pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, String> {
-    if !opts.reject_unauthorized {
+    if opts.pin_sha256.is_some() || !opts.reject_unauthorized {
+        let mut verifier = AcceptAnyCertificate::new(false);
+        verifier.pin = opts.pin_sha256;
         let mut config = build_config(RootCertStore::empty());
         config
             .dangerous()
-            .set_certificate_verifier(Arc::new(AcceptAnyCertificate::new(false)));
+            .set_certificate_verifier(Arc::new(verifier));
         return Ok(Arc::new(config));
     }
     if opts.ca.is_empty() {
@@ -112,6 +122,11 @@ pub fn recording_config() -> (Arc<ClientConfig>, Arc<AcceptAnyCertificate>) {
 pub fn explain_tls_error(err: &rustls::Error) -> String {
     use rustls::CertificateError as C;
     match err {
+        rustls::Error::InvalidCertificate(C::Other(OtherError(e)))
+            if e.downcast_ref::<PinMismatch>().is_some() =>
+        {
+            e.to_string()
+        }
         rustls::Error::InvalidCertificate(cert) => {
             let why = match cert {
                 C::UnknownIssuer => {
@@ -148,12 +163,49 @@ pub fn explain_tls_error(err: &rustls::Error) -> String {
     }
 }
 
-/// A verifier that accepts any certificate (signatures are still checked),
-/// and, if asked to, remembers the chain it was shown.
+/// The leaf certificate does not match the pin.
+#[derive(Debug)]
+pub struct PinMismatch {
+    /// The pin.
+    pub expected: [u8; 32],
+    /// The SHA-256 of the certificate the server presented.
+    pub got: [u8; 32],
+}
+
+fn hex_colon(b: &[u8; 32]) -> String {
+    b.iter()
+        .map(|x| format!("{x:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+impl fmt::Display for PinMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "gateway tls fingerprint mismatch: the server's certificate has SHA-256 {}, but \
+             tlsFingerprint pins {}",
+            hex_colon(&self.got),
+            hex_colon(&self.expected)
+        )
+    }
+}
+
+impl std::error::Error for PinMismatch {}
+
+/// The SHA-256 of a certificate's DER, as pinned.
+pub fn sha256(cert: &[u8]) -> [u8; 32] {
+    Sha256::digest(cert).into()
+}
+
+/// A verifier that accepts any certificate, or with a pin only the one that
+/// matches it (handshake signatures are checked either way), and, if asked
+/// to, remembers the chain it was shown.
 #[derive(Debug)]
 pub struct AcceptAnyCertificate {
     provider: Arc<rustls::crypto::CryptoProvider>,
     seen: Option<Mutex<Vec<CertificateDer<'static>>>>,
+    pin: Option<[u8; 32]>,
 }
 
 impl AcceptAnyCertificate {
@@ -161,6 +213,7 @@ impl AcceptAnyCertificate {
         AcceptAnyCertificate {
             provider: provider(),
             seen: record.then(|| Mutex::new(Vec::new())),
+            pin: None,
         }
     }
 
@@ -187,6 +240,17 @@ impl ServerCertVerifier for AcceptAnyCertificate {
             let mut seen = seen.lock().unwrap();
             seen.push(end_entity.clone().into_owned());
             seen.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        }
+        if let Some(expected) = self.pin {
+            let got = sha256(end_entity);
+            if got != expected {
+                return Err(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::Other(OtherError(Arc::new(PinMismatch {
+                        expected,
+                        got,
+                    }))),
+                ));
+            }
         }
         Ok(ServerCertVerified::assertion())
     }
@@ -236,10 +300,29 @@ mod tests {
             ca: vec!["not a pem".into()],
             reject_unauthorized: true,
             servername: None,
+            pin_sha256: None,
         };
         let err = client_config(&opts).unwrap_err();
         assert!(err.contains("tls.ca[0]"), "{err}");
         assert!(err.contains("no PEM certificate"), "{err}");
+    }
+
+    #[test]
+    fn a_pin_accepts_only_its_certificate() {
+        let der = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x01]);
+        let mut v = AcceptAnyCertificate::new(false);
+        v.pin = Some(sha256(&der));
+        let name = ServerName::try_from("gateway.test").unwrap();
+        let now = UnixTime::now();
+        assert!(v.verify_server_cert(&der, &[], &name, &[], now).is_ok());
+        v.pin = Some([0xab; 32]);
+        let err = v
+            .verify_server_cert(&der, &[], &name, &[], now)
+            .unwrap_err();
+        let msg = explain_tls_error(&err);
+        assert!(msg.starts_with("gateway tls fingerprint mismatch"), "{msg}");
+        assert!(msg.contains("pins AB:AB:"), "{msg}");
+        assert!(!msg.contains("tls.ca"), "{msg}");
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub async fn proxy_tls(
         ca: ca.to_vec(),
         reject_unauthorized: true,
         servername: None,
+        pin_sha256: None,
     };
     let config = tls::client_config(&opts).map_err(|why| {
         ConnectError::new(

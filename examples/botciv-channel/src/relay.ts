@@ -1,23 +1,16 @@
-// The transport: one clawsock ReconnectingWebSocket to the bot_civ server, carrying
-// {"type":"chat_message", ...} JSON text frames both ways. It reconnects with backoff,
-// queues sends while disconnected, and stops for good on a final close (4001 "Replaced").
+// The transport: one clawsock ReconnectingWebSocket per account to the bot_civ server,
+// carrying {"type":"chat_message", ...} JSON text frames both ways. It reconnects with
+// backoff, queues sends while disconnected, and stops for good on a final close
+// (4001 "Replaced"). clawsock/openclaw's runChannel ties it to OpenClaw's channel
+// lifecycle: the account's status (connected, lifecycle, lastError, ...) and its log.
+// clawsock is CommonJS: from ESM, import its default export (Node cannot see its named ones).
 import clawsock from 'clawsock'
+import openclawHelpers, { type ChannelContext } from 'clawsock/openclaw'
+
+const { ReconnectingWebSocket } = clawsock
+const { runChannel } = openclawHelpers
 
 export type ChatFrame = { type: 'chat_message'; content: string; id?: string; to?: string; from?: string; [k: string]: unknown }
-
-type Listener = (ev: any) => void
-interface RelaySocket {
-  send(data: string): void
-  close(code?: number, reason?: string): void
-  addEventListener(type: string, listener: Listener): void
-}
-type SocketCtor = new (url: string) => RelaySocket
-
-// ReconnectingWebSocket is clawsock's reconnecting client; WebSocket is the plain one.
-const lib = clawsock as unknown as { ReconnectingWebSocket?: SocketCtor; WebSocket: SocketCtor }
-const Socket: SocketCtor = lib.ReconnectingWebSocket ?? lib.WebSocket
-
-export type RelayLog = { info: (msg: string) => void; warn: (msg: string) => void }
 
 export class BotcivRelay {
   state: 'idle' | 'connecting' | 'open' | 'closed' | 'stopped' = 'idle'
@@ -25,21 +18,25 @@ export class BotcivRelay {
   opens = 0
   sent = 0
   received: ChatFrame[] = []
-  transport = lib.ReconnectingWebSocket ? 'ReconnectingWebSocket' : 'WebSocket'
+  readonly transport = 'ReconnectingWebSocket'
   onInbound: ((frame: ChatFrame) => void) | null = null
-  private ws: RelaySocket | null = null
+  private ws: InstanceType<typeof ReconnectingWebSocket> | null = null
   private seq = 0
 
-  start(url: string, log: RelayLog): void {
-    if (this.ws) return
+  /**
+   * Runs the account until ctx.abortSignal aborts (OpenClaw's startAccount contract).
+   * The status OpenClaw shows comes from runChannel; `state` here is for the
+   * plugin's own botciv.status RPC.
+   */
+  async run(url: string, ctx: ChannelContext<any>): Promise<void> {
+    if (this.ws) throw new Error('botciv: this account is already running')
     this.url = url
     this.state = 'connecting'
-    const ws = new Socket(url)
+    const ws = new ReconnectingWebSocket(url)
     this.ws = ws
-    ws.addEventListener('open', () => {
+    ws.addEventListener('ready', () => {
       this.opens += 1
       this.state = 'open'
-      log.info(`botciv: connected to ${url} (${this.transport})`)
     })
     ws.addEventListener('message', (ev) => {
       let frame: unknown
@@ -54,26 +51,24 @@ export class BotcivRelay {
         this.onInbound?.(frame as ChatFrame)
       }
     })
-    ws.addEventListener('close', (ev) => {
+    ws.addEventListener('close', () => {
       if (this.state !== 'stopped') this.state = 'closed'
-      log.warn(`botciv: socket closed (${ev.code} ${ev.reason ?? ''})`)
     })
-    ws.addEventListener('terminal', (ev) => log.warn(`botciv: gave up: ${ev.message ?? ev.kind}`))
+    try {
+      await runChannel(ctx, ws, { name: 'botciv' })
+    } finally {
+      this.state = 'stopped'
+      if (this.ws === ws) this.ws = null
+    }
   }
 
   send(content: string, to?: string): string {
-    if (!this.ws) throw new Error('botciv: relay not started (set plugins.entries.botciv.config.url)')
+    if (!this.ws) throw new Error('botciv: the account is not running (set channels.botciv.url or plugins.entries.botciv.config.url)')
     const id = `oc-${Date.now()}-${++this.seq}`
     const frame: ChatFrame = { type: 'chat_message', content, id, from: 'openclaw', ...(to ? { to } : {}) }
     this.ws.send(JSON.stringify(frame))
     this.sent += 1
     return id
-  }
-
-  stop(): void {
-    this.state = 'stopped'
-    this.ws?.close(1000, 'plugin stopped')
-    this.ws = null
   }
 
   status() {
