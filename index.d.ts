@@ -69,6 +69,20 @@ export interface WebSocketOptions {
   protocolVersion?: 13
 }
 
+/**
+ * The options of `clawsock/ws` (ws's client options): the same checks and
+ * names as `WebSocketOptions`. ws options clawsock cannot honour (`agent`,
+ * `perMessageDeflate: true`, `followRedirects: true`, `createConnection`, …)
+ * are a TypeError that says what to use instead. See ws.d.ts for the class.
+ */
+export interface WsClientOptions extends WebSocketOptions {
+  /** Accepted only as `false`: redirects are not followed (a 3xx fails the handshake with its status). */
+  followRedirects?: false
+}
+
+/** `binaryType` of `clawsock/ws` (ws's values). */
+export type WsBinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob'
+
 /** `binaryType` values: WHATWG's two plus `ws`'s `'nodebuffer'`. */
 export type BinaryType = 'arraybuffer' | 'blob' | 'nodebuffer'
 

@@ -448,7 +448,10 @@ fn drain(inbox: &Inbox, run: &mut Run) -> usize {
                     "truncated": b.len() > 64,
                 }));
             }
-            InboundEvent::Sent { .. } | InboundEvent::Session(_) => {}
+            InboundEvent::Sent { .. }
+            | InboundEvent::Session(_)
+            | InboundEvent::Ping(_)
+            | InboundEvent::Pong(_) => {}
         }
     }
     n

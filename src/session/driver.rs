@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use super::event::{ErrorEvent, Event};
+use super::event::{ErrorEvent, Event, HttpAnswer};
 use super::protocol::{Action, Protocol, Verdict};
 use crate::reconnect::policy::explain_final;
 use crate::reconnect::queue::{QueueConfig, SendQueue};
@@ -284,6 +284,10 @@ async fn attempt<P: Protocol>(inner: &Inner<P>) -> Step {
                 message: e.message.clone(),
                 kind: e.kind.as_str(),
                 status: e.status,
+                response: e.status.map(|_| HttpAnswer {
+                    headers: e.headers.clone(),
+                    body: e.body.clone(),
+                }),
             }));
             let mut st = inner.lock();
             if st.user_closed.is_some() {
@@ -305,6 +309,7 @@ async fn attempt<P: Protocol>(inner: &Inner<P>) -> Step {
         inner.emit(Event::Open {
             protocol: info.protocol,
             extensions: info.extensions,
+            headers: info.headers,
         });
         // A protocol that intercepts messages gets them through an inbox of
         // its own, which wakes this task; otherwise they go straight to JS.

@@ -19,6 +19,18 @@ pub struct ErrorEvent {
     pub kind: &'static str,
     /// The HTTP status, when the upgrade was answered with one.
     pub status: Option<u16>,
+    /// That answer's headers, in order, and the first bytes of its body.
+    pub response: Option<HttpAnswer>,
+}
+
+/// What the server answered an HTTP request with (the upgrade's 101, or a
+/// refusal), for ws's `upgrade` and `unexpected-response` events.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpAnswer {
+    /// The headers, in order, as `(name, value)`.
+    pub headers: Vec<(String, String)>,
+    /// The first bytes of the body (refusals only).
+    pub body: Option<String>,
 }
 
 impl ErrorEvent {
@@ -28,6 +40,7 @@ impl ErrorEvent {
             message: message.into(),
             kind,
             status: None,
+            response: None,
         }
     }
 }
@@ -41,6 +54,8 @@ pub enum Event {
         protocol: String,
         /// The extensions the server chose (may be empty).
         extensions: String,
+        /// The 101 response's headers, in order.
+        headers: Vec<(String, String)>,
     },
     /// A failed attempt, or an abnormal close.
     Error(ErrorEvent),

@@ -26,6 +26,6 @@ pub mod handle;
 pub mod protocol;
 
 pub use driver::SessionConfig;
-pub use event::{ErrorEvent, Event};
+pub use event::{ErrorEvent, Event, HttpAnswer};
 pub use handle::{NotSent, SendOutcome, Session};
 pub use protocol::{Action, Plain, Protocol, Verdict};

@@ -55,6 +55,22 @@ pub struct ConnectInfo {
     pub status: u16,
     /// The upgrade response's `Server` header ("" if none).
     pub server: String,
+    /// The upgrade response's headers, in order (ws's `upgrade` event).
+    pub headers: Vec<(String, String)>,
+}
+
+/// A response's headers as `(name, value)` pairs, in order (values that
+/// are not UTF-8 are decoded lossily).
+pub fn header_pairs(
+    headers: &tokio_tungstenite::tungstenite::http::HeaderMap,
+) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (n.as_str().to_string(), v)
+        })
+        .collect()
 }
 
 /// The steps of a dial, in order.
@@ -178,6 +194,7 @@ fn upgrade_error(e: WsError) -> ConnectError {
             let mut err = ConnectError::new(Kind::HttpStatus, message);
             err.status = Some(status.as_u16());
             err.body = body;
+            err.headers = header_pairs(resp.headers());
             err
         }
         WsError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => ConnectError::new(
@@ -449,6 +466,7 @@ async fn dial_steps(
     p.info.protocol = header("sec-websocket-protocol");
     p.info.extensions = header("sec-websocket-extensions");
     p.info.server = header("server");
+    p.info.headers = header_pairs(response.headers());
     observe(p.step, &p.info, None);
     Ok(stream)
 }

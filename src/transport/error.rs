@@ -54,6 +54,8 @@ pub struct ConnectError {
     pub status: Option<u16>,
     /// The first bytes of the HTTP body, for [`ConnectErrorKind::HttpStatus`].
     pub body: Option<String>,
+    /// The response's headers, for [`ConnectErrorKind::HttpStatus`].
+    pub headers: Vec<(String, String)>,
 }
 
 impl ConnectError {
@@ -64,6 +66,7 @@ impl ConnectError {
             message: message.into(),
             status: None,
             body: None,
+            headers: Vec::new(),
         }
     }
 }

@@ -348,7 +348,10 @@ impl Protocol for GatewayProtocol {
                 Ok(t) => t,
                 Err(_) => return,
             },
-            InboundEvent::Sent { .. } | InboundEvent::Session(_) => return,
+            InboundEvent::Sent { .. }
+            | InboundEvent::Session(_)
+            | InboundEvent::Ping(_)
+            | InboundEvent::Pong(_) => return,
         };
         match self.phase {
             Phase::Ready => {
