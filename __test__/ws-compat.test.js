@@ -314,7 +314,7 @@ test('addEventListener, removeEventListener and on<event> attributes, with ws\'s
   assert.throws(() => ws.addEventListener('ping', () => {}), /only open, message, error and close/)
 })
 
-test('pause() stops delivery and socket reads (the server sees backpressure); resume() delivers all in order', async () => {
+test('pause() stops delivery and socket reads (the server sees backpressure); resume() delivers all in order', async (t) => {
   const { url, server } = path('/plain')
   const ws = new WebSocket(`${base}${url}`)
   await once(ws, 'open')
@@ -338,6 +338,7 @@ test('pause() stops delivery and socket reads (the server sees backpressure); re
     await new Promise((resolve) => setImmediate(resolve))
   }
   assert.ok(sent < 256, `the server wrote ${sent} MiB without backpressure`)
+  t.diagnostic(`server blocked after ${sent} x 1 MiB sent to the paused socket`)
   assert.equal(got.length, 0)
   ws.resume()
   assert.equal(ws.isPaused, false)
