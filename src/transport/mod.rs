@@ -26,6 +26,9 @@ pub mod pool;
 pub mod stream;
 pub mod tls;
 
+#[cfg(test)]
+mod control_tests;
+
 pub use connection::{CloseInfo, Connection, Outgoing, spawn_connection, start_connection};
 pub use dial::{ConnectInfo, connect};
 pub use error::{ConnectError, ConnectErrorKind};
