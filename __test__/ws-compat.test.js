@@ -348,6 +348,32 @@ test('pause() stops delivery and socket reads (the server sees backpressure); re
   await once(ws, 'close')
 })
 
+test('pause() stops reading the socket: a ping sent while paused is answered only after resume()', async (t) => {
+  const a = path('/plain')
+  const b = path('/echo')
+  const paused = new WebSocket(`${base}${a.url}`)
+  const other = new WebSocket(`${base}${b.url}`)
+  t.after(() => { paused.terminate(); other.terminate() })
+  await Promise.all([once(paused, 'open'), once(other, 'open')])
+  const s = await a.server
+  paused.pause()
+  let resumed = false
+  const answered = new Promise((resolve) => s.once('pong', () => resolve(resumed)))
+  s.ping('while paused')
+  // Round trips on another socket of the same runtime: a socket that still
+  // read would have answered the ping by now.
+  for (let i = 0; i < 5; i++) {
+    other.send('x')
+    await once(other, 'message')
+  }
+  resumed = true
+  paused.resume()
+  assert.equal(await answered, true, 'the paused socket read the ping and answered it')
+  paused.close()
+  other.close()
+  await Promise.all([once(paused, 'close'), once(other, 'close')])
+})
+
 test('createWebSocketStream: a Duplex that writes messages and reads them back, and closes the socket at end', async () => {
   const ws = new WebSocket(`${base}/echo`)
   const duplex = createWebSocketStream(ws, { encoding: 'utf8' })

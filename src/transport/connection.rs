@@ -640,6 +640,8 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                     close_deadline = Some(tokio::time::Instant::now() + ctx.close_timeout);
                 }
             }
+            // Paused by the consumer: back to the top of the loop, which parks.
+            _ = ctx.inbox.pause_requested() => {}
             _ = tokio::time::sleep_until(timer_at), if close_deadline.is_some() || ping_deadline.is_some() => {
                 if close_deadline.is_some_and(|d| d <= timer_at) {
                     if let Some((code, reason)) = received_close.take() {

@@ -79,6 +79,8 @@ pub struct Inbox {
     control: AtomicBool,
     /// The consumer paused reading ([`Inbox::pause`]).
     paused: AtomicBool,
+    /// Wakes a reader waiting for a frame when reading is paused.
+    pause_signal: Notify,
     room: Notify,
     high_water_bytes: usize,
     high_water_messages: usize,
@@ -103,6 +105,7 @@ impl Inbox {
             closed: AtomicBool::new(false),
             control: AtomicBool::new(false),
             paused: AtomicBool::new(false),
+            pause_signal: Notify::new(),
             room: Notify::new(),
             high_water_bytes: high_water_bytes.max(1),
             high_water_messages: high_water_messages.max(1),
@@ -230,14 +233,24 @@ impl Inbox {
     }
 
     /// Pauses (`true`) or resumes reading: while paused the queue counts as
-    /// full, so the reader parks (at most one more frame is read), the
-    /// socket is not read and TCP backpressure reaches the peer. Events
-    /// already queued, and those the session pushes, are still delivered.
+    /// full, so the reader parks (a reader waiting for a frame is woken by
+    /// [`Inbox::pause_requested`] first; a frame it was already handling is
+    /// finished), the socket is not read and TCP backpressure reaches the
+    /// peer. Events already queued, and those the session pushes, are still
+    /// delivered.
     pub fn pause(&self, on: bool) {
         self.paused.store(on, Ordering::Release);
-        if !on {
+        if on {
+            self.pause_signal.notify_one();
+        } else {
             self.room.notify_waiters();
         }
+    }
+
+    /// Completes when [`Inbox::pause`] asks the reader to stop (one reader:
+    /// a request made while it was not waiting is kept for its next wait).
+    pub async fn pause_requested(&self) {
+        self.pause_signal.notified().await
     }
 
     /// Whether the queue is at or over its high-water mark, or paused.
