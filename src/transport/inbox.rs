@@ -376,6 +376,11 @@ mod tests {
             inbox.is_full(),
             "an empty paused inbox lets the reader read"
         );
+        // A reader that was waiting for a frame (not at is_full) hears of it.
+        assert!(
+            futures_util::FutureExt::now_or_never(inbox.pause_requested()).is_some(),
+            "a pause made while the reader was not waiting was lost"
+        );
         let i2 = inbox.clone();
         let waiter = tokio::spawn(async move { i2.wait_for_room().await });
         tokio::task::yield_now().await;
