@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{ConnectOptions, InboundEvent, Inbox, connect, start_connection};
@@ -41,8 +42,20 @@ async fn until(
     }
 }
 
-#[tokio::test]
-async fn pings_and_pongs_both_ways_with_payloads() {
+/// A tokio-tungstenite server on loopback that accepts one connection,
+/// sends a ping with "srv" and runs `then` on it; and a client connection
+/// to it whose events go to an inbox (reporting pings and pongs if
+/// `report`), with the connection's future spawned.
+async fn pair<T: Send + 'static, F: Future<Output = T> + Send + 'static>(
+    report: bool,
+    then: impl FnOnce(WebSocketStream<TcpStream>) -> F + Send + 'static,
+) -> (
+    tokio::task::JoinHandle<T>,
+    super::Connection,
+    Arc<Inbox>,
+    Arc<Notify>,
+    tokio::task::JoinHandle<super::CloseInfo>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = tokio::spawn(async move {
@@ -51,6 +64,22 @@ async fn pings_and_pongs_both_ways_with_payloads() {
         ws.send(Message::Ping(Bytes::from_static(b"srv")))
             .await
             .unwrap();
+        then(ws).await
+    });
+    let opts = ConnectOptions::default();
+    let (stream, _) = connect(&format!("ws://127.0.0.1:{port}/"), &opts)
+        .await
+        .unwrap();
+    let notify = Arc::new(Notify::new());
+    let inbox = Arc::new(Inbox::notifying(notify.clone(), 1 << 20, 1024));
+    inbox.report_control(report);
+    let (conn, running) = start_connection(stream, &opts, inbox.clone());
+    (server, conn, inbox, notify, tokio::spawn(running))
+}
+
+#[tokio::test]
+async fn pings_and_pongs_both_ways_with_payloads() {
+    let (server, conn, inbox, notify, running) = pair(true, |mut ws| async move {
         let mut got = Vec::new();
         // The answer to our ping, the client's ping (answered by
         // tungstenite), its unsolicited pong, then a text to end on.
@@ -66,17 +95,8 @@ async fn pings_and_pongs_both_ways_with_payloads() {
             }
         }
         got
-    });
-    let opts = ConnectOptions::default();
-    let (stream, _) = connect(&format!("ws://127.0.0.1:{port}/"), &opts)
-        .await
-        .unwrap();
-    let notify = Arc::new(Notify::new());
-    let inbox = Arc::new(Inbox::notifying(notify.clone(), 1 << 20, 1024));
-    inbox.report_control(true);
-    let (conn, running) = start_connection(stream, &opts, inbox.clone());
-    let running = tokio::spawn(running);
-
+    })
+    .await;
     let seen = until(&inbox, &notify, |e| matches!(e, InboundEvent::Ping(_))).await;
     assert_eq!(seen, ["ping:srv"]);
     conn.ping(Bytes::from_static(b"cli")).unwrap();
@@ -85,12 +105,8 @@ async fn pings_and_pongs_both_ways_with_payloads() {
     conn.pong(Bytes::from_static(b"own")).unwrap();
     conn.send(super::Outgoing::Text("end".into()), false)
         .unwrap();
-    until(
-        &inbox,
-        &notify,
-        |e| matches!(e, InboundEvent::Text(t) if t.as_str() == "bye"),
-    )
-    .await;
+    let bye = |e: &InboundEvent| matches!(e, InboundEvent::Text(t) if t.as_str() == "bye");
+    until(&inbox, &notify, bye).await;
     assert_eq!(server.await.unwrap(), ["pong:srv", "ping:cli", "pong:own"]);
     conn.close(Some(1000), String::new());
     running.await.unwrap();
@@ -102,14 +118,7 @@ async fn pings_and_pongs_both_ways_with_payloads() {
 
 #[tokio::test]
 async fn an_inbox_that_did_not_ask_hears_of_no_ping() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
-        ws.send(Message::Ping(Bytes::from_static(b"srv")))
-            .await
-            .unwrap();
+    let (server, conn, inbox, notify, running) = pair(false, |mut ws| async move {
         ws.send(Message::Text("after".into())).await.unwrap();
         // The pong still comes: auto-pong does not depend on reporting.
         while let Some(Ok(msg)) = ws.next().await {
@@ -118,15 +127,8 @@ async fn an_inbox_that_did_not_ask_hears_of_no_ping() {
             }
         }
         Bytes::new()
-    });
-    let opts = ConnectOptions::default();
-    let (stream, _) = connect(&format!("ws://127.0.0.1:{port}/"), &opts)
-        .await
-        .unwrap();
-    let notify = Arc::new(Notify::new());
-    let inbox = Arc::new(Inbox::notifying(notify.clone(), 1 << 20, 1024));
-    let (conn, running) = start_connection(stream, &opts, inbox.clone());
-    let running = tokio::spawn(running);
+    })
+    .await;
     let seen = until(&inbox, &notify, |e| matches!(e, InboundEvent::Text(_))).await;
     assert!(seen.is_empty(), "{seen:?}");
     assert_eq!(&server.await.unwrap()[..], b"srv");
