@@ -102,6 +102,17 @@ export interface WebSocketOptions extends NetworkOptions {
   protocolVersion?: 13
 }
 
+/**
+ * The options of `clawsock/ws` (ws's client options): the same checks and
+ * names as `WebSocketOptions`. ws options clawsock cannot honour (`agent`,
+ * `perMessageDeflate: true`, `createConnection`, …)
+ * are a TypeError that says what to use instead. See ws.d.ts for the class.
+ */
+export interface WsClientOptions extends WebSocketOptions {}
+
+/** `binaryType` of `clawsock/ws` (ws's values). */
+export type WsBinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob'
+
 /** `binaryType` values: WHATWG's two plus `ws`'s `'nodebuffer'`. The default is `'blob'`, as the standard says. */
 export type BinaryType = 'arraybuffer' | 'blob' | 'nodebuffer'
 

@@ -122,6 +122,22 @@ export declare class NativeWebSocket {
   sendText(data: string, notify: boolean): number
   /** Queues a binary message; returns its id, or -1 if the socket is closing. */
   sendBinary(data: Uint8Array, notify: boolean): number
+  /**
+   * Sends a ping (`pong: false`) or an unsolicited pong with `data`
+   * (at most 125 bytes); `false` if the socket is closing.
+   */
+  sendControl(pong: boolean, data?: Uint8Array | undefined | null): boolean
+  /**
+   * Opts in to `ping` and `pong` events in batches (ws's events). Call
+   * right after construction.
+   */
+  reportControlFrames(): void
+  /**
+   * Pauses (`true`) or resumes reading from the socket (ws's `pause()`):
+   * while paused no further message is read, and TCP backpressure
+   * reaches the server.
+   */
+  pauseReading(on: boolean): void
   /** Starts the close handshake, or abandons the connection attempt. */
   close(code?: number | undefined | null, reason?: string | undefined | null): void
   /** Drops the connection without a close handshake (like ws's `terminate`). */

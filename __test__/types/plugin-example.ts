@@ -106,3 +106,27 @@ export async function startAccount(ctx: ChannelContext<Snapshot> & { account: { 
   const gw = new Gw({ url: 'wss://gw.example:18789', tlsFingerprint: 'sha256:' + 'ab'.repeat(32), headers: { 'CF-Access-Client-Id': 'x' }, origin: 'https://a.example', signal: ctx.abortSignal })
   await runChannel(ctx, gw)
 }
+
+// clawsock/ws: ws's client contract, as a plugin written for ws uses it.
+import WsWebSocket = require('clawsock/ws')
+
+export function wsRelay(url: string, log: (line: string) => void): WsWebSocket {
+  const ws = new WsWebSocket(url, { headers: { Authorization: 'Bearer t' }, handshakeTimeout: 10_000, maxPayload: 1 << 20, perMessageDeflate: false })
+  ws.binaryType = 'arraybuffer'
+  ws.on('upgrade', (res) => log(`upgraded: ${res.statusCode} ${String(res.headers.server)}`))
+  ws.on('open', () => {
+    ws.send(JSON.stringify({ hello: true }), (err) => err && log(err.message))
+    ws.ping(Buffer.from('keepalive'))
+  })
+  ws.on('message', (data: WsWebSocket.RawData, isBinary: boolean) => log(`${isBinary ? 'binary' : 'text'} ${String(data)}`))
+  ws.on('pong', (data: Buffer) => log(`pong ${data.length}`))
+  ws.on('close', (code: number, reason: Buffer) => log(`closed ${code} ${reason.toString()}`))
+  ws.on('error', (err) => log(`${err.code}: ${err.message}`))
+  ws.on('unexpected-response', (_req, res) => log(`refused: ${res.statusCode}`))
+  ws.onmessage = (ev) => log(String(ev.data))
+  const state: 0 | 1 | 2 | 3 = ws.readyState
+  if (state === WsWebSocket.OPEN && ws.bufferedAmount === 0 && !ws.isPaused) ws.pause()
+  const stream = WsWebSocket.createWebSocketStream(ws, { encoding: 'utf8' })
+  stream.on('data', (chunk: string) => log(chunk))
+  return ws
+}

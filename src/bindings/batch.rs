@@ -315,6 +315,12 @@ impl ToNapiValue for Batch {
                         InboundEvent::Text(t) => unsafe { external_text::create(env, t.into())? },
                         InboundEvent::Binary(b) => unsafe { js_buffer(env, b)? },
                         InboundEvent::Session(ev) => unsafe { super::events::event(env, *ev)? },
+                        InboundEvent::Ping(b) => unsafe {
+                            super::events::control_frame(env, "ping", js_buffer(env, b)?)?
+                        },
+                        InboundEvent::Pong(b) => unsafe {
+                            super::events::control_frame(env, "pong", js_buffer(env, b)?)?
+                        },
                         InboundEvent::Sent { .. } | InboundEvent::Sync => {
                             unreachable!("handled above")
                         }

@@ -4,8 +4,9 @@
 //! | core | JS `type` | fields |
 //! | --- | --- | --- |
 //! | `InboundEvent::Sent` | `sent` | `id, bytes, notify` |
-//! | `Event::Open` | `open` | `protocol, extensions` |
-//! | `Event::Error` | `error` | `message, kind, status?, verdict, finalByDefault` |
+//! | `InboundEvent::Ping` / `Pong` | `ping` / `pong` | `data` (Buffer) |
+//! | `Event::Open` | `open` | `protocol, extensions, rawHeaders` |
+//! | `Event::Error` | `error` | `message, kind, status?, verdict, finalByDefault, rawHeaders?, body?` (the last two for an HTTP refusal) |
 //! | `Event::Close` | `close` | `code, reason, wasClean, byServer, settledThrough, verdict` |
 //! | `Event::Reconnecting` | `reconnecting` | `attempt, delay (ms), lastClose {code, reason}, fromServer, retryAfter (ms)` |
 //! | `Event::Dialing` | `dial` | `attempt` |
@@ -106,6 +107,16 @@ unsafe fn null(env: sys::napi_env) -> napi::Result<sys::napi_value> {
     Ok(v)
 }
 
+/// Headers as Node's `rawHeaders`: `[name, value, name, value, …]`.
+fn raw_headers(headers: &[(String, String)]) -> serde_json::Value {
+    json!(
+        headers
+            .iter()
+            .flat_map(|(n, v)| [n.as_str(), v.as_str()])
+            .collect::<Vec<_>>()
+    )
+}
+
 /// A `GatewayError` as the fields of the JS `GatewayError`.
 pub(crate) fn gateway_error(e: &GatewayError) -> serde_json::Value {
     json!({
@@ -132,16 +143,30 @@ pub(crate) unsafe fn sent(
     Ok(o.obj)
 }
 
+/// `InboundEvent::Ping` / `InboundEvent::Pong` as JS: `ty` is `ping` or
+/// `pong`, `data` the payload's Buffer.
+pub(crate) unsafe fn control_frame(
+    env: sys::napi_env,
+    ty: &str,
+    data: sys::napi_value,
+) -> napi::Result<sys::napi_value> {
+    let o = Obj::new(env, ty)?;
+    o.set(c"data", data)?;
+    Ok(o.obj)
+}
+
 /// A session event as JS.
 pub(crate) unsafe fn event(env: sys::napi_env, ev: Event) -> napi::Result<sys::napi_value> {
     let o = match ev {
         Event::Open {
             protocol,
             extensions,
+            headers,
         } => {
             let o = Obj::new(env, "open")?;
             o.str(c"protocol", &protocol)?
-                .str(c"extensions", &extensions)?;
+                .str(c"extensions", &extensions)?
+                .json(c"rawHeaders", raw_headers(&headers))?;
             o
         }
         Event::Error(e) => {
@@ -151,6 +176,12 @@ pub(crate) unsafe fn event(env: sys::napi_env, ev: Event) -> napi::Result<sys::n
                 .opt_num(c"status", e.status.map(f64::from))?
                 .bool(c"verdict", e.verdict)?
                 .bool(c"finalByDefault", e.final_by_default)?;
+            if let Some(r) = &e.response {
+                o.json(c"rawHeaders", raw_headers(&r.headers))?;
+                if let Some(body) = &r.body {
+                    o.str(c"body", body)?;
+                }
+            }
             o
         }
         Event::Close {

@@ -58,6 +58,11 @@ impl<P: Protocol> NativeSession<P> {
         release_socket(env, &self.waker, &self.inbox, &mut self.cleanup)
     }
 
+    /// The inbox its events go through.
+    pub fn inbox(&self) -> &Inbox {
+        &self.inbox
+    }
+
     /// Whether [`NativeSession::release`] ran.
     pub fn released(&self) -> bool {
         self.cleanup.is_none()

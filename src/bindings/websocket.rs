@@ -77,6 +77,45 @@ impl NativeWebSocket {
         self.send(Outgoing::Binary(Bytes::copy_from_slice(&data)), notify)
     }
 
+    /// Sends a ping (`pong: false`) or an unsolicited pong with `data`
+    /// (at most 125 bytes); `false` if the socket is closing.
+    #[napi]
+    pub fn send_control(&self, pong: bool, data: Option<Uint8Array>) -> Result<bool> {
+        let payload = data.map_or_else(Bytes::new, |d| Bytes::copy_from_slice(&d));
+        if payload.len() > 125 {
+            return Err(Error::new(
+                Status::InvalidArg,
+                format!(
+                    "RangeError: the data of a ping or pong is at most 125 bytes (RFC 6455 5.5); this one is {}",
+                    payload.len()
+                ),
+            ));
+        }
+        match self.native.session.send_control(pong, payload) {
+            Ok(()) => Ok(true),
+            Err(NotSent::Closing) => Ok(false),
+            Err(NotSent::NotOpen) => Err(Error::new(
+                Status::InvalidArg,
+                "InvalidStateError: the WebSocket is not open yet",
+            )),
+        }
+    }
+
+    /// Opts in to `ping` and `pong` events in batches (ws's events). Call
+    /// right after construction.
+    #[napi]
+    pub fn report_control_frames(&self) {
+        self.native.inbox().report_control(true);
+    }
+
+    /// Pauses (`true`) or resumes reading from the socket (ws's `pause()`):
+    /// while paused no further message is read, and TCP backpressure
+    /// reaches the server.
+    #[napi]
+    pub fn pause_reading(&self, on: bool) {
+        self.native.inbox().pause(on);
+    }
+
     /// Starts the close handshake, or abandons the connection attempt.
     #[napi]
     pub fn close(&self, code: Option<u32>, reason: Option<String>) {

@@ -485,7 +485,11 @@ fn drain(inbox: &Inbox, run: &mut Run) -> usize {
                     "truncated": b.len() > 64,
                 }));
             }
-            InboundEvent::Sent { .. } | InboundEvent::Session(_) | InboundEvent::Sync => {}
+            InboundEvent::Sent { .. }
+            | InboundEvent::Session(_)
+            | InboundEvent::Sync
+            | InboundEvent::Ping(_)
+            | InboundEvent::Pong(_) => {}
         }
     }
     n

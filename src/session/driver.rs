@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use super::event::{ErrorEvent, Event};
+use super::event::{ErrorEvent, Event, HttpAnswer};
 use super::protocol::{Action, Protocol, Target, Verdict};
 use crate::reconnect::handshake::{explain_final_handshake, wait_after_failure};
 use crate::reconnect::policy::explain_final;
@@ -338,6 +338,10 @@ async fn dial_failed<P: Protocol>(inner: &Inner<P>, e: transport::ConnectError) 
         status: e.status,
         verdict: ask,
         final_by_default: final_message.is_some(),
+        response: e.status.map(|_| HttpAnswer {
+            headers: e.headers.clone(),
+            body: e.body.clone(),
+        }),
     }));
     if ask {
         let stop = |st: &St<P>| st.user_closed.is_some() || st.verdict.is_some();
@@ -470,6 +474,7 @@ async fn open<P: Protocol>(
     inner.emit(Event::Open {
         protocol: info.protocol,
         extensions: info.extensions,
+        headers: info.headers,
     });
     // A protocol that intercepts messages gets them through an inbox of its
     // own, which wakes this task; otherwise they go straight to JS.

@@ -187,7 +187,10 @@ impl Events {
                     }
                     InboundEvent::Text(t) => self.texts.push(t.to_string()),
                     InboundEvent::Sent { id, .. } => self.sent.push(id),
-                    InboundEvent::Binary(_) | InboundEvent::Sync => {}
+                    InboundEvent::Binary(_)
+                    | InboundEvent::Sync
+                    | InboundEvent::Ping(_)
+                    | InboundEvent::Pong(_) => {}
                 }
             }
             recv(&mut self.woken, "the next session event").await;

@@ -24,6 +24,18 @@ pub struct ErrorEvent {
     /// A failed upgrade that stops reconnecting unless the caller decides
     /// otherwise (see [`crate::reconnect::handshake`]).
     pub final_by_default: bool,
+    /// That answer's headers, in order, and the first bytes of its body.
+    pub response: Option<HttpAnswer>,
+}
+
+/// What the server answered an HTTP request with (the upgrade's 101, or a
+/// refusal), for ws's `upgrade` and `unexpected-response` events.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpAnswer {
+    /// The headers, in order, as `(name, value)`.
+    pub headers: Vec<(String, String)>,
+    /// The first bytes of the body (refusals only).
+    pub body: Option<String>,
 }
 
 impl ErrorEvent {
@@ -35,6 +47,7 @@ impl ErrorEvent {
             status: None,
             verdict: false,
             final_by_default: false,
+            response: None,
         }
     }
 }
@@ -48,6 +61,8 @@ pub enum Event {
         protocol: String,
         /// The extensions the server chose (may be empty).
         extensions: String,
+        /// The 101 response's headers, in order.
+        headers: Vec<(String, String)>,
     },
     /// A failed attempt, or an abnormal close.
     Error(ErrorEvent),

@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use bytes::Bytes;
 use tokio::sync::Notify;
 
 use super::driver::{Inner, St, run};
@@ -178,6 +179,24 @@ impl<P: Protocol> Session<P> {
         };
         st.next_id += 1;
         Ok(id)
+    }
+
+    /// Sends a ping (or, with `pong`, an unsolicited pong) carrying
+    /// `payload` (at most 125 bytes: the caller checks) on the open
+    /// connection (ws's `ping()` / `pong()`).
+    pub fn send_control(&self, pong: bool, payload: Bytes) -> Result<(), NotSent> {
+        let st = self.inner.lock();
+        let conn = match &st.conn {
+            Some(conn) => conn,
+            None if st.sup.stats().connects == 0 => return Err(NotSent::NotOpen),
+            None => return Err(NotSent::Closing),
+        };
+        let sent = if pong {
+            conn.pong(payload)
+        } else {
+            conn.ping(payload)
+        };
+        sent.map_err(|_| NotSent::Closing)
     }
 
     /// Total bytes ever accepted by this session's connections (the

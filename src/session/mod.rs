@@ -29,7 +29,7 @@ pub mod protocol;
 pub mod ready;
 
 pub use driver::SessionConfig;
-pub use event::{ErrorEvent, Event};
+pub use event::{ErrorEvent, Event, HttpAnswer};
 pub use handle::{NotSent, SendOutcome, Session};
 pub use protocol::{Action, Plain, Protocol, Target, Verdict};
 pub use ready::AppReady;

@@ -6,8 +6,9 @@
 //! The reader owns the receiving half and reads frames with
 //! [`FrameReader`]: it pushes messages to the [`Inbox`], parks while the
 //! inbox is full (backpressure), asks the writer to answer pings and the
-//! server's close frame, tracks pongs, and decides how the connection
-//! ended. The writer owns the sending half (tungstenite writes the frames):
+//! server's close frame, tracks pongs (and reports pings and pongs to an
+//! inbox that asks for them, [`Inbox::report_control`]), and decides how
+//! the connection ended. JS may also send pings and pongs of its own. The writer owns the sending half (tungstenite writes the frames):
 //! it writes everything queued in one go and flushes once per batch, then
 //! reports the bytes written (`bufferedAmount`) and the last written id
 //! (`sendAsync`). Nothing is written after a close frame, and no message
@@ -83,8 +84,9 @@ enum Cmd {
         msg: Outgoing,
         notify: bool,
     },
-    Ping,
-    /// The answer to the server's ping.
+    /// A ping: the keepalive's (empty) or one asked for from JS.
+    Ping(Bytes),
+    /// A pong: the answer to the server's ping, or one sent from JS.
     Pong(Bytes),
     Close {
         code: Option<u16>,
@@ -256,6 +258,25 @@ impl Connection {
             // written: a peer that stops reading would hold it back forever.
             self.shared.close_sent.notify_one();
         }
+    }
+
+    /// Queues a ping frame with `payload` (at most 125 bytes: the caller
+    /// checks). Refused once closing.
+    pub fn ping(&self, payload: Bytes) -> Result<(), SendRefused> {
+        self.control(Cmd::Ping(payload))
+    }
+
+    /// Queues an unsolicited pong frame with `payload` (at most 125 bytes).
+    /// Refused once closing.
+    pub fn pong(&self, payload: Bytes) -> Result<(), SendRefused> {
+        self.control(Cmd::Pong(payload))
+    }
+
+    fn control(&self, cmd: Cmd) -> Result<(), SendRefused> {
+        if self.shared.closing.load(Ordering::Acquire) {
+            return Err(SendRefused::Closing);
+        }
+        self.shared.cmds.push(cmd).map_err(|_| SendRefused::Closing)
     }
 
     /// Drops the connection at once, without a close handshake.
@@ -434,16 +455,16 @@ async fn writer(io: WriteOnly, shared: Arc<Shared>, inbox: Arc<Inbox>) -> Vec<(u
                 {
                     held_back.push((id, msg));
                 }
-                Cmd::Ping | Cmd::Pong(_) | Cmd::Close { .. } if close_written => {}
-                Cmd::Ping | Cmd::Pong(_) if gave_up => {}
+                Cmd::Ping(_) | Cmd::Pong(_) | Cmd::Close { .. } if close_written => {}
+                Cmd::Ping(_) | Cmd::Pong(_) if gave_up => {}
                 Cmd::Send { id, msg, notify: n } => {
                     batch_bytes += msg.len() as u64;
                     result = until_abort(&shared, sink.feed(msg.into_message())).await;
                     last_id = Some(id);
                     notify |= n;
                 }
-                Cmd::Ping => {
-                    result = until_abort(&shared, sink.feed(Message::Ping(Bytes::new()))).await
+                Cmd::Ping(payload) => {
+                    result = until_abort(&shared, sink.feed(Message::Ping(payload))).await
                 }
                 Cmd::Pong(payload) => {
                     result = until_abort(&shared, sink.feed(Message::Pong(payload))).await
@@ -688,6 +709,8 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                     close_deadline = Some(tokio::time::Instant::now() + ctx.close_timeout);
                 }
             }
+            // Paused by the consumer: back to the top of the loop, which parks.
+            _ = ctx.inbox.pause_requested() => {}
             _ = tokio::time::sleep_until(timer_at), if close_deadline.is_some() || ping_deadline.is_some() => {
                 if close_deadline.is_some_and(|d| d <= timer_at) {
                     ctx.shared.give_up();
@@ -703,7 +726,7 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                     ctx.shared.give_up();
                     return abnormal("pong timeout", true);
                 }
-                if ctx.shared.cmds.push(Cmd::Ping).is_err() {
+                if ctx.shared.cmds.push(Cmd::Ping(Bytes::new())).is_err() {
                     ping_deadline = None;
                     continue;
                 }
@@ -721,15 +744,22 @@ async fn reader(mut io: Read, ctx: ReaderCtx) -> CloseInfo {
                         ctx.inbox.push(InboundEvent::Binary(b));
                     }
                 }
-                Ok(Some(Frame::Pong(_))) => {
+                Ok(Some(Frame::Pong(payload))) => {
                     if awaiting_pong {
                         awaiting_pong = false;
                         ping_deadline = ctx.ping_interval.map(|i| tokio::time::Instant::now() + i);
                     }
+                    if received_close.is_none() && ctx.inbox.reports_control() {
+                        ctx.inbox.push(InboundEvent::Pong(payload));
+                    }
                 }
                 Ok(Some(Frame::Ping(payload))) => {
                     if received_close.is_none() {
-                        let _ = ctx.shared.cmds.push(Cmd::Pong(payload));
+                        // Answered before JS hears of it (auto-pong stays on).
+                        let _ = ctx.shared.cmds.push(Cmd::Pong(payload.clone()));
+                        if ctx.inbox.reports_control() {
+                            ctx.inbox.push(InboundEvent::Ping(payload));
+                        }
                     }
                 }
                 Ok(Some(Frame::Close(frame))) => {

@@ -77,6 +77,22 @@ pub struct ConnectInfo {
     pub status: u16,
     /// The upgrade response's `Server` header ("" if none).
     pub server: String,
+    /// The upgrade response's headers, in order (ws's `upgrade` event).
+    pub headers: Vec<(String, String)>,
+}
+
+/// A response's headers as `(name, value)` pairs, in order (values that
+/// are not UTF-8 are decoded lossily).
+pub fn header_pairs(
+    headers: &tokio_tungstenite::tungstenite::http::HeaderMap,
+) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (n.as_str().to_string(), v)
+        })
+        .collect()
 }
 
 /// The steps of a dial, in order.
@@ -496,6 +512,7 @@ async fn hop(
     p.info.protocol = header("sec-websocket-protocol");
     p.info.extensions = header("sec-websocket-extensions");
     p.info.server = header("server");
+    p.info.headers = header_pairs(response.headers());
     observe(p.step, &p.info, None);
     Ok(stream)
 }

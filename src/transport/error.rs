@@ -67,6 +67,8 @@ pub struct ConnectError {
     /// The `Location` of a redirect answer (3xx), for
     /// [`ConnectErrorKind::HttpStatus`].
     pub location: Option<String>,
+    /// The response's headers, for [`ConnectErrorKind::HttpStatus`].
+    pub headers: Vec<(String, String)>,
 }
 
 impl ConnectError {
@@ -80,6 +82,7 @@ impl ConnectError {
             retry_after: None,
             certificate_rejected: false,
             location: None,
+            headers: Vec::new(),
         }
     }
 }

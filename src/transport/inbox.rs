@@ -6,6 +6,9 @@
 //! between two wake-ups. The queue is bounded: when it holds more than the
 //! high-water mark, [`Inbox::wait_for_room`] parks the reader, so the socket
 //! is not read, TCP backpressure reaches the peer, and memory stays bounded.
+//! The consumer can also pause reading outright ([`Inbox::pause`], ws's
+//! `pause()`), and ask for the server's pings and pongs
+//! ([`Inbox::report_control`]).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,6 +24,11 @@ pub enum InboundEvent {
     Text(Utf8Bytes),
     /// A binary message.
     Binary(Bytes),
+    /// A ping from the server (already answered), with its payload. Only
+    /// for an inbox that asked for control frames ([`Inbox::report_control`]).
+    Ping(Bytes),
+    /// A pong from the server, with its payload (same condition).
+    Pong(Bytes),
     /// Every message up to `id` was written; `bytes` were written since the
     /// last such event. `notify`: a message in the run asked to hear of it.
     Sent {
@@ -43,7 +51,7 @@ impl InboundEvent {
     pub(crate) fn weight(&self) -> usize {
         match self {
             InboundEvent::Text(t) => t.len(),
-            InboundEvent::Binary(b) => b.len(),
+            InboundEvent::Binary(b) | InboundEvent::Ping(b) | InboundEvent::Pong(b) => b.len(),
             InboundEvent::Sent { .. } | InboundEvent::Session(_) | InboundEvent::Sync => 64,
         }
     }
@@ -69,6 +77,12 @@ pub struct Inbox {
     has_spent: AtomicBool,
     wake: Box<dyn Fn() -> bool + Send + Sync>,
     closed: AtomicBool,
+    /// The consumer asked for pings and pongs ([`Inbox::report_control`]).
+    control: AtomicBool,
+    /// The consumer paused reading ([`Inbox::pause`]).
+    paused: AtomicBool,
+    /// Wakes a reader waiting for a frame when reading is paused.
+    pause_signal: Notify,
     room: Notify,
     high_water_bytes: usize,
     high_water_messages: usize,
@@ -91,6 +105,9 @@ impl Inbox {
             has_spent: AtomicBool::new(false),
             wake,
             closed: AtomicBool::new(false),
+            control: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            pause_signal: Notify::new(),
             room: Notify::new(),
             high_water_bytes: high_water_bytes.max(1),
             high_water_messages: high_water_messages.max(1),
@@ -206,9 +223,42 @@ impl Inbox {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Whether the queue is at or over its high-water mark.
+    /// Asks the reader to push the server's pings and pongs
+    /// ([`InboundEvent::Ping`], [`InboundEvent::Pong`]); off by default.
+    pub fn report_control(&self, on: bool) {
+        self.control.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether the consumer asked for pings and pongs.
+    pub fn reports_control(&self) -> bool {
+        self.control.load(Ordering::Relaxed)
+    }
+
+    /// Pauses (`true`) or resumes reading: while paused the queue counts as
+    /// full, so the reader parks (a reader waiting for a frame is woken by
+    /// [`Inbox::pause_requested`] first; a frame it was already handling is
+    /// finished), the socket is not read and TCP backpressure reaches the
+    /// peer. Events already queued, and those the session pushes, are still
+    /// delivered.
+    pub fn pause(&self, on: bool) {
+        self.paused.store(on, Ordering::Release);
+        if on {
+            self.pause_signal.notify_one();
+        } else {
+            self.room.notify_waiters();
+        }
+    }
+
+    /// Completes when [`Inbox::pause`] asks the reader to stop (one reader:
+    /// a request made while it was not waiting is kept for its next wait).
+    pub async fn pause_requested(&self) {
+        self.pause_signal.notified().await
+    }
+
+    /// Whether the queue is at or over its high-water mark, or paused.
     pub fn is_full(&self) -> bool {
-        self.queued_bytes.load(Ordering::Acquire) >= self.high_water_bytes
+        self.paused.load(Ordering::Acquire)
+            || self.queued_bytes.load(Ordering::Acquire) >= self.high_water_bytes
             || self.queued_events.load(Ordering::Acquire) >= self.high_water_messages
     }
 
@@ -378,6 +428,34 @@ mod tests {
             other => panic!("{other:?}"),
         }
         settling.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_paused_inbox_parks_the_reader_until_resumed() {
+        let (_, inbox) = counting();
+        let inbox = Arc::new(inbox);
+        inbox.pause(true);
+        assert!(
+            inbox.is_full(),
+            "an empty paused inbox lets the reader read"
+        );
+        // A reader that was waiting for a frame (not at is_full) hears of it.
+        assert!(
+            futures_util::FutureExt::now_or_never(inbox.pause_requested()).is_some(),
+            "a pause made while the reader was not waiting was lost"
+        );
+        let i2 = inbox.clone();
+        let waiter = tokio::spawn(async move { i2.wait_for_room().await });
+        tokio::task::yield_now().await;
+        assert!(inbox.take().is_empty());
+        tokio::task::yield_now().await;
+        assert!(
+            !waiter.is_finished(),
+            "a take while paused released the reader"
+        );
+        inbox.pause(false);
+        waiter.await.unwrap();
+        assert!(!inbox.is_full());
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub mod upgrade;
 pub mod utf8;
 pub mod whole_head;
 
+#[cfg(test)]
+mod control_tests;
+
 pub use connection::{CloseInfo, Connection, Outgoing, spawn_connection, start_connection};
 pub use dial::{ConnectInfo, connect};
 pub use error::{ConnectError, ConnectErrorKind};

@@ -80,6 +80,7 @@ pub fn upgrade_error(e: WsError) -> ConnectError {
             err.status = Some(status.as_u16());
             err.body = body;
             err.location = location;
+            err.headers = super::dial::header_pairs(resp.headers());
             err.retry_after = resp
                 .headers()
                 .get("retry-after")

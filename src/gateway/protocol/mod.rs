@@ -360,7 +360,11 @@ impl Protocol for GatewayProtocol {
                 Ok(t) => t,
                 Err(_) => return,
             },
-            InboundEvent::Sent { .. } | InboundEvent::Session(_) | InboundEvent::Sync => return,
+            InboundEvent::Sent { .. }
+            | InboundEvent::Session(_)
+            | InboundEvent::Sync
+            | InboundEvent::Ping(_)
+            | InboundEvent::Pong(_) => return,
         };
         match self.phase {
             Phase::Ready => {
