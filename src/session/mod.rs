@@ -17,11 +17,13 @@
 //!
 //! - [`event`]: the typed events from the core to JS.
 //! - [`protocol`]: the [`Protocol`] trait, its [`Action`]s, and [`Plain`].
-//! - [`driver`]: the loop.
+//! - [`driver`]: the loop; `dial.rs`: its dial phase (targets, failed
+//!   dials, the open connection).
 //! - [`handle`]: the [`Session`] handle JS calls into.
 //! - [`ready`]: [`AppReady`], a plain socket whose application says when it
 //!   is ready.
 
+mod dial;
 pub mod driver;
 pub mod event;
 pub mod handle;

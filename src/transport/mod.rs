@@ -40,6 +40,7 @@ pub mod tunnel;
 pub mod upgrade;
 pub mod utf8;
 pub mod whole_head;
+mod writer;
 
 #[cfg(test)]
 mod control_tests;
