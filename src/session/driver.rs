@@ -133,6 +133,33 @@ pub(super) const USER_CLOSED: &str =
     "Closed by this client (close() was called); not reconnecting.";
 
 impl<P: Protocol> Inner<P> {
+    /// A session's state before its first dial, or the settings' error.
+    pub(super) fn new(cfg: SessionConfig, proto: P, inbox: Arc<Inbox>) -> Result<Self, String> {
+        let asks = cfg.asks(&proto);
+        Ok(Inner {
+            url: cfg.url,
+            asks,
+            inbox,
+            st: Mutex::new(St {
+                sup: Supervisor::new(cfg.supervisor)?,
+                queue: SendQueue::new(cfg.queue),
+                conn: None,
+                ready: false,
+                next_id: 1,
+                accepted_before: 0,
+                handed_max: None,
+                user_closed: None,
+                terminal: None,
+                paused: false,
+                verdict: None,
+                target: None,
+                connect: Some(Arc::new(cfg.connect)),
+                proto,
+            }),
+            wake: Notify::new(),
+        })
+    }
+
     pub(super) fn lock(&self) -> MutexGuard<'_, St<P>> {
         self.st.lock().unwrap()
     }

@@ -967,29 +967,7 @@ async fn a_plain_session_task_is_the_connection_plus_a_little() {
     let opts = ConnectOptions::default();
     let (_conn, running) =
         transport::start_connection(transport::stream::Stream::plain(tcp), &opts, inbox.clone());
-    let cfg = SessionConfig::default();
-    let inner = Arc::new(Inner {
-        url: String::new(),
-        asks: cfg.asks(&Plain),
-        inbox,
-        st: Mutex::new(St {
-            sup: Supervisor::default(),
-            queue: SendQueue::new(QueueConfig::default()),
-            conn: None,
-            ready: false,
-            next_id: 1,
-            accepted_before: 0,
-            handed_max: None,
-            user_closed: None,
-            terminal: None,
-            paused: false,
-            verdict: None,
-            target: None,
-            connect: Some(Arc::new(cfg.connect)),
-            proto: Plain,
-        }),
-        wake: Notify::new(),
-    });
+    let inner = Arc::new(Inner::new(SessionConfig::default(), Plain, inbox).unwrap());
     let task = run(inner);
     let (task, conn) = (
         std::mem::size_of_val(&task),

@@ -3,16 +3,15 @@
 //! open connection's writer), and wakes the loop in [`super::driver`] when
 //! it has something to look at.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use tokio::sync::Notify;
 
-use super::driver::{Inner, St, run};
+use super::driver::{Inner, run};
 use super::protocol::{Action, Protocol, Target};
-use crate::reconnect::queue::{Push, SendQueue};
-use crate::reconnect::supervisor::{State, Supervisor, Terminal};
+use crate::reconnect::queue::Push;
+use crate::reconnect::supervisor::{State, Terminal};
 use crate::transport::{Connection, Inbox, Outgoing};
 
 pub use super::driver::SessionConfig;
@@ -76,31 +75,7 @@ impl<P: Protocol> Session<P> {
         inbox: Arc<Inbox>,
         rt: &tokio::runtime::Handle,
     ) -> Result<Session<P>, String> {
-        let asks = cfg.asks(&proto);
-        let sup = Supervisor::new(cfg.supervisor)?;
-        let queue = SendQueue::new(cfg.queue);
-        let inner = Arc::new(Inner {
-            url: cfg.url,
-            asks,
-            inbox,
-            st: Mutex::new(St {
-                sup,
-                queue,
-                conn: None,
-                ready: false,
-                next_id: 1,
-                accepted_before: 0,
-                handed_max: None,
-                user_closed: None,
-                terminal: None,
-                paused: false,
-                verdict: None,
-                target: None,
-                connect: Some(Arc::new(cfg.connect)),
-                proto,
-            }),
-            wake: Notify::new(),
-        });
+        let inner = Arc::new(Inner::new(cfg, proto, inbox)?);
         rt.spawn(run(inner.clone()));
         Ok(Session { inner })
     }
