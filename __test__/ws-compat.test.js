@@ -76,9 +76,9 @@ test('an invalid URL or subprotocol throws at once', () => {
 
 test('options ws has and clawsock cannot honour fail clearly; the ones it matches are accepted', async () => {
   assert.throws(() => new WebSocket(base, { perMessageDeflate: true }), /perMessageDeflate.*compression/)
-  assert.throws(() => new WebSocket(base, { followRedirects: true }), /followRedirects.*redirect/)
   assert.throws(() => new WebSocket(base, { protocolVersion: 8 }), /protocolVersion.*13/)
-  const ws = new WebSocket(`${base}/echo`, { perMessageDeflate: false, followRedirects: false, protocolVersion: 13, handshakeTimeout: 5000, maxPayload: 1024 })
+  // Redirects are followed as in ws (followRedirects, maxRedirects).
+  const ws = new WebSocket(`${base}/echo`, { perMessageDeflate: false, followRedirects: true, maxRedirects: 2, protocolVersion: 13, handshakeTimeout: 5000, maxPayload: 1024 })
   await once(ws, 'open')
   ws.close()
   await once(ws, 'close')
