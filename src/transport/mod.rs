@@ -21,8 +21,9 @@
 //! - [`pool`]: recycled buffers for large payloads, freed when unused.
 //! - [`inbox`]: the bounded inbound queue that hands messages to JS in
 //!   batches, one batch per wake-up, and pauses socket reads when JS lags.
-//! - [`connection`]: the connection actor (read loop, write loop, ping/pong,
-//!   close handshake) and its handle.
+//! - [`connection`]: the connection actor (the read loop, ping/pong, the
+//!   close handshake) and its handle; `writer.rs`: the task that owns the
+//!   sending half.
 
 pub mod connection;
 pub mod dial;
