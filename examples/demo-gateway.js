@@ -45,7 +45,7 @@ async function run({ url, token, say }) {
     tokenStorePath: path.join(dir, 'device-tokens.json'),
     reconnect: { initialDelay: 250, maxDelay: 2000 },
   })
-  client.on('reconnecting', (r) => r.attempt <= 3 && say(`  reconnecting in ${r.delay} ms (attempt ${r.attempt})${r.attempt === 3 ? ' …' : ''}`))
+  client.on('reconnecting', (r) => r.attempt <= 3 && say(`  reconnecting in ${Math.round(r.delay)} ms (attempt ${r.attempt})${r.attempt === 3 ? ' …' : ''}`))
   client.on('disconnect', (d) => say(`  disconnected: ${d.code} ${d.reason || ''}`))
   client.on('paused', (p) => say(`  paused: ${p.detailCode}: ${p.nextStep}`))
   try {

@@ -32,7 +32,7 @@ async function botcivTakeover() {
     say(`Started a FastAPI/uvicorn ${srv.uvicornVersion || ''} server on ${srv.url}: one connection per agent id.`)
     const a = new ReconnectingWebSocket(`${srv.url}/ws/1`, { reconnect: { initialDelay: 200 } })
     a.onclose = (e) => say(`  client A: the server closed the connection: ${e.code} "${e.reason}"`)
-    a.onreconnecting = (e) => say(`  client A: reconnecting in ${e.delay} ms (attempt ${e.attempt})`)
+    a.onreconnecting = (e) => say(`  client A: reconnecting in ${Math.round(e.delay)} ms (attempt ${e.attempt})`)
     await once(a, 'open')
     say('  client A: connected as agent 1')
     a.send(JSON.stringify({ type: 'chat_message', content: 'hello from A' }))
