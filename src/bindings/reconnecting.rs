@@ -1,5 +1,6 @@
 //! `NativeReconnectingWebSocket`: the native half of the JS
-//! `ReconnectingWebSocket` class: a session with no application protocol.
+//! `ReconnectingWebSocket` class: a session whose protocol ([`AppReady`])
+//! is plain WebSocket, ready on open unless JS's `ready` step says when.
 //! The loop itself is [`crate::session::driver`]; this file converts values
 //! and dispatches.
 

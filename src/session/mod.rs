@@ -3,8 +3,9 @@
 //! A session dials, opens, runs, closes, asks the reconnect
 //! [`Supervisor`](crate::reconnect::Supervisor) what to do, waits, and dials
 //! again, in one loop ([`driver`]). `WebSocket` is a session whose
-//! supervisor never retries, `ReconnectingWebSocket` a session with no
-//! application protocol ([`Plain`]), and `GatewayClient` a session with the
+//! supervisor never retries (with [`Plain`]), `ReconnectingWebSocket` a
+//! session with [`AppReady`] (plain WebSocket, ready on open unless its
+//! `ready` step says when), and `GatewayClient` a session with the
 //! OpenClaw gateway protocol plugged in
 //! ([`GatewayProtocol`](crate::gateway::GatewayProtocol)). An application
 //! protocol is a pure state machine behind the [`Protocol`] trait: it takes

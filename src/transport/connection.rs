@@ -1,25 +1,20 @@
 //! The connection actor: a reader, a writer task (`writer.rs`), and a handle.
 //!
 //! [`start_connection`] returns the reader as a future that the caller runs
-//! in its own task (the WebSocket binding and the reconnecting driver do), or
-//! that [`spawn_connection`] runs as a task. The stream is split in two.
-//! The reader owns the receiving half and reads frames with
-//! [`FrameReader`]: it pushes messages to the [`Inbox`], parks while the
-//! inbox is full (backpressure), asks the writer to answer pings and the
-//! server's close frame, tracks pongs (and reports pings and pongs to an
-//! inbox that asks for them, [`Inbox::report_control`]), and decides how
-//! the connection ended. JS may also send pings and pongs of its own. The writer owns the sending half (tungstenite writes the frames):
-//! it writes everything queued in one go and flushes once per batch, then
-//! reports the bytes written (`bufferedAmount`) and the last written id
-//! (`sendAsync`). Nothing is written after a close frame, and no message
-//! after the server's close frame was read. Once the connection is given
-//! up on (`abort()`, a close or pong timeout), the writer waits on the peer
-//! no longer: it hands back what it has not written, so a peer that stops
-//! reading cannot hold the connection open.
-//! When the server breaks the protocol, the reader lets the consumer handle
-//! the messages that came before the bad frame ([`Inbox::settle`]), so that
-//! answers to them are written before the close frame. `wasClean` is true
-//! once both close frames were exchanged, however TCP then ends.
+//! in its own task (the session driver does), or that [`spawn_connection`]
+//! runs as a task (the CLI's probe). The stream is split in two. The reader
+//! owns the receiving half and reads frames with [`FrameReader`]: it pushes
+//! messages to the [`Inbox`], parks while the inbox is full or paused
+//! (backpressure), asks the writer to answer pings and the server's close
+//! frame, tracks pongs (and reports pings and pongs to an inbox that asks for
+//! them, [`Inbox::report_control`]), and decides how the connection ended.
+//! The writer (`writer.rs`) owns the sending half. Once the connection is
+//! given up on (`abort()`, a close or pong timeout), the writer waits on the
+//! peer no longer, so a peer that stops reading cannot hold the connection
+//! open. When the server breaks the protocol, the reader lets the consumer
+//! handle the messages that came before the bad frame ([`Inbox::settle`]),
+//! so that answers to them are written before the close frame. `wasClean`
+//! is true once both close frames were exchanged, however TCP then ends.
 //! The connection ends with a [`CloseInfo`] that says who closed it and why,
 //! and hands back every message that was accepted but never written.
 
