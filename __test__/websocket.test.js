@@ -416,6 +416,29 @@ test('message dispatch: a throwing listener is reported as uncaught and the othe
   assert.deepEqual(seen.filter((x) => x.startsWith('uncaught:')).sort(), ['uncaught:async boom', 'uncaught:async boom', 'uncaught:boom', 'uncaught:boom'])
 })
 
+test('one wake-up for many sockets: a consumer that throws does not cost another socket its messages', async () => {
+  // A ws-style 'message' listener that throws is uncaught, once per message,
+  // and neither the rest of its socket's batch nor the other sockets that
+  // share the wake-up (src/bindings/wake.rs) lose a message.
+  const child = await runNode(
+    `const WebSocket = require('./ws');
+     const seen = { uncaught: [], quiet: 0, closed: 0 };
+     process.on('uncaughtException', (e) => seen.uncaught.push(e.message));
+     const n = 20;
+     for (let i = 0; i < 6; i++) {
+       const ws = new WebSocket(${JSON.stringify(server.url('/blast?n=20&size=8'))});
+       ws.on('message', () => { if (i % 2) throw new Error('boom ' + i); seen.quiet++ });
+       ws.on('close', () => seen.closed++);
+     }
+     process.on('exit', () => console.log(JSON.stringify(seen)));`,
+  )
+  assert.equal(child.code, 0, child.stderr)
+  const seen = JSON.parse(child.stdout)
+  assert.equal(seen.closed, 6)
+  assert.equal(seen.quiet, 3 * 20, 'every message of the three quiet sockets')
+  assert.equal(seen.uncaught.length, 3 * 20, 'one uncaught exception per message of the throwing sockets')
+})
+
 /** Bytes whose value depends on position, so a lost, repeated or shifted chunk shows. */
 function pattern(n, seed) {
   const b = new Uint8Array(n)

@@ -135,37 +135,59 @@ function asBinaryType(buf, binaryType) {
   }
 }
 
+/** Rethrows `e` outside the batch, as an uncaught exception. */
+function rethrow(e) {
+  throw e
+}
+
 /**
  * Walks one native batch in order. `sink.message(data, ts)` gets each text
  * (string) and binary (Buffer) message, `sink.control(ev)` each control
  * event, and the optional `sink.count(n, stringOrBuffer)` the number and
  * payload of messages for statistics (once per joined run, not per message).
+ *
+ * A sink that throws (a ws-style 'message' listener, say) does not cost
+ * the rest of the batch: the exception is rethrown on the next tick, where
+ * it is uncaught as it would be from any event emitter, and the walk goes on.
  */
 function forEachInBatch(batch, sink) {
   // One clock read per batch for the events' timeStamp (see lib/events.js).
   const ts = performance.now()
   for (let i = 0; i < batch.length; i++) {
     const item = batch[i]
-    if (typeof item === 'string') {
-      if (sink.count) sink.count(1, item)
-      sink.message(item, ts)
-    } else if (typeof item === 'number') {
-      // A run of `item` text messages: their UTF-16 lengths (one code unit
-      // each), then the texts joined (src/bindings/batch.rs).
-      const lens = batch[++i]
-      const text = batch[++i]
-      if (sink.count) sink.count(item, text)
-      for (let j = 0, at = 0; j < lens.length; j++) {
-        const end = at + lens.charCodeAt(j)
-        sink.message(text.slice(at, end), ts)
-        at = end
+    try {
+      if (typeof item === 'string') {
+        if (sink.count) sink.count(1, item)
+        sink.message(item, ts)
+      } else if (typeof item === 'number') {
+        // A run of `item` text messages: their UTF-16 lengths (one code unit
+        // each), then the texts joined (src/bindings/batch.rs).
+        const lens = batch[++i]
+        const text = batch[++i]
+        if (sink.count) sink.count(item, text)
+        runOfTexts(lens, text, sink, ts)
+      } else if (Buffer.isBuffer(item)) {
+        if (sink.count) sink.count(1, item)
+        sink.message(item, ts)
+      } else {
+        sink.control(item)
       }
-    } else if (Buffer.isBuffer(item)) {
-      if (sink.count) sink.count(1, item)
-      sink.message(item, ts)
-    } else {
-      sink.control(item)
+    } catch (e) {
+      process.nextTick(rethrow, e)
     }
+  }
+}
+
+/** The messages of one joined run, each delivered even if one throws. */
+function runOfTexts(lens, text, sink, ts) {
+  for (let j = 0, at = 0; j < lens.length; j++) {
+    const end = at + lens.charCodeAt(j)
+    try {
+      sink.message(text.slice(at, end), ts)
+    } catch (e) {
+      process.nextTick(rethrow, e)
+    }
+    at = end
   }
 }
 

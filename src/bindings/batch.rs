@@ -1,4 +1,5 @@
-//! Crossing into JS: one array per wake-up, and the wake-up handle itself.
+//! Crossing into JS: a socket's events as one array per wake-up (the
+//! wake-up itself is `wake.rs`).
 //!
 //! Text messages become JS strings, binary messages become Buffers over the
 //! received bytes (never copied: the Buffer keeps the Rust allocation alive
@@ -7,7 +8,7 @@
 //! Large ASCII texts become external strings over the received bytes, where
 //! the runtime has them ([`external_text`]).
 //!
-//! A socket can opt in to *joined text runs* ([`Waker::join_text_runs`]):
+//! A socket can opt in to *joined text runs* (`Waker::join_text_runs`):
 //! then a run of two or more consecutive small text messages crosses as
 //! three elements instead of one string each:
 //!
@@ -22,15 +23,13 @@
 //! not opt in (e.g. the gateway client) get the plain layout.
 
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use bytes::Bytes;
-use napi::bindgen_prelude::{BufferSlice, Function, JsValue, ToNapiValue};
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{Status, check_status, sys};
+use napi::bindgen_prelude::{BufferSlice, JsValue, ToNapiValue};
+use napi::{check_status, sys};
 
-use crate::transport::{ConnectOptions, InboundEvent, Inbox};
+use crate::transport::{InboundEvent, Inbox};
 
 /// Text messages up to this many bytes join a run (their UTF-16 length is
 /// then at most this, so it fits one UTF-16 code unit).
@@ -359,103 +358,4 @@ impl ToNapiValue for Batch {
         }
         Ok(arr)
     }
-}
-
-type Tsfn = ThreadsafeFunction<(), (), Batch, Status, false, false, 0>;
-
-/// The wake-up handle of one socket. While it holds its threadsafe function
-/// the socket keeps Node's event loop alive; [`Waker::release`] lets go.
-#[derive(Clone, Default)]
-pub struct Waker {
-    slot: Arc<RwLock<Option<Tsfn>>>,
-    join_text: Arc<AtomicBool>,
-}
-
-impl Waker {
-    /// The closure an [`Inbox`] calls to wake JS.
-    pub fn wake_fn(&self) -> Box<dyn Fn() -> bool + Send + Sync> {
-        let slot = self.slot.clone();
-        Box::new(move || match slot.read().unwrap().as_ref() {
-            Some(tsfn) => tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok,
-            None => false,
-        })
-    }
-
-    /// A new inbox, bounded by `opts`' high-water marks, and the wake-up
-    /// handle that delivers its batches to `callback`.
-    pub fn attached(
-        callback: &Function<Batch, ()>,
-        opts: &ConnectOptions,
-    ) -> napi::Result<(Waker, Arc<Inbox>)> {
-        let waker = Waker::default();
-        let inbox = Arc::new(Inbox::new(
-            waker.wake_fn(),
-            opts.inbound_high_water_bytes,
-            opts.inbound_high_water_messages,
-        ));
-        waker.attach(callback, inbox.clone())?;
-        Ok((waker, inbox))
-    }
-
-    /// Binds `callback` (a JS function taking one array) to `inbox`.
-    pub fn attach(&self, callback: &Function<Batch, ()>, inbox: Arc<Inbox>) -> napi::Result<()> {
-        let join_text = self.join_text.clone();
-        let tsfn: Tsfn = callback
-            .build_threadsafe_function::<()>()
-            .callee_handled::<false>()
-            .build_callback(move |_ctx| {
-                Ok(Batch {
-                    events: inbox.take(),
-                    join_text: join_text.load(Ordering::Relaxed),
-                    inbox: Some(inbox.clone()),
-                })
-            })?;
-        *self.slot.write().unwrap() = Some(tsfn);
-        Ok(())
-    }
-
-    /// Opts this socket's batches in to joined text runs (see the module
-    /// docs). Call on the JS thread before the first batch; the JS consumer
-    /// must understand the layout.
-    pub fn join_text_runs(&self, on: bool) {
-        self.join_text.store(on, Ordering::Relaxed);
-    }
-
-    /// Whether this handle keeps Node's event loop alive (it does from
-    /// `attach` on). A paused gateway client lets go while it waits for the
-    /// user, so a script that never calls `close()` can still exit.
-    #[allow(deprecated)] // napi keeps ref/unref for exactly this use
-    pub fn set_ref(&self, env: &napi::Env, on: bool) -> napi::Result<()> {
-        if let Some(tsfn) = self.slot.write().unwrap().as_mut() {
-            if on {
-                tsfn.refer(env)?;
-            } else {
-                tsfn.unref(env)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Drops the threadsafe function: no more wake-ups, and Node's event
-    /// loop is no longer held by this socket.
-    pub fn release(&self) {
-        self.slot.write().unwrap().take();
-    }
-}
-
-/// The `release()` of every native socket class, called by JS after its
-/// final event: no more wake-ups, the inbox refuses further events, and
-/// the worker-teardown hook is removed.
-pub fn release_socket<T: 'static>(
-    env: &napi::Env,
-    waker: &Waker,
-    inbox: &Inbox,
-    cleanup: &mut Option<napi::CleanupEnvHook<T>>,
-) -> napi::Result<()> {
-    waker.release();
-    inbox.close();
-    if let Some(hook) = cleanup.take() {
-        env.remove_env_cleanup_hook(hook)?;
-    }
-    Ok(())
 }

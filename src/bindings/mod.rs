@@ -5,7 +5,8 @@
 //!   classes, each a session ([`crate::session`]) with its settings.
 //! - `session`: what the three share (start, teardown hook, release).
 //! - `options`: JS option objects → core settings (checked in `lib/options.js`).
-//! - `batch`, `events`: the crossing into JS, one array per wake-up, and the
+//! - `wake`, `batch`, `events`: the crossing into JS: one wake-up per JS
+//!   thread for all its sockets, one array per socket and wake-up, and the
 //!   one place where core events get their JS names.
 //! - `identity`, `cli`: `DeviceIdentity` and the CLI's native helpers.
 //! - `debug`: the runtime's live task count, for the soak command.
@@ -19,4 +20,5 @@ mod identity;
 mod options;
 mod reconnecting;
 mod session;
+mod wake;
 mod websocket;

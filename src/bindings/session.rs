@@ -6,7 +6,8 @@ use std::sync::Arc;
 use napi::CleanupEnvHook;
 use napi::bindgen_prelude::*;
 
-use super::batch::{Batch, Waker, release_socket};
+use super::batch::Batch;
+use super::wake::{Waker, release_socket};
 use crate::runtime;
 use crate::session::{Protocol, Session, SessionConfig};
 use crate::transport::Inbox;
@@ -33,13 +34,13 @@ impl<P: Protocol> NativeSession<P> {
         proto: P,
         on_batch: &Function<Batch, ()>,
     ) -> Result<Self> {
-        let (waker, inbox) = Waker::attached(on_batch, &cfg.connect)?;
+        let (waker, inbox) = Waker::attached(env, on_batch, &cfg.connect)?;
         let session = Session::start(cfg, proto, inbox.clone(), runtime::handle())
             .map_err(|e| Error::new(Status::InvalidArg, format!("clawsock: {e}")))?;
         let cleanup = env.add_env_cleanup_hook(
             (session.clone(), waker.clone(), inbox.clone()),
             |(session, waker, inbox)| {
-                waker.release();
+                waker.forget();
                 inbox.close();
                 session.abort();
             },
