@@ -184,6 +184,17 @@ async function gatewayEvents(gwUrl, errors) {
   return out
 }
 
+/** This process's open-file limit (Node raised the soft limit to the hard
+ * one at start; the clients inherit it), or null if unknown. */
+function openFileLimit() {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))
+    return m && m[1] !== 'unlimited' ? Number(m[1]) : null
+  } catch {
+    return null
+  }
+}
+
 /** The CPU model from /proc/cpuinfo ("model name"), else from os.cpus(). */
 function cpuModel() {
   try {
@@ -206,6 +217,12 @@ async function main() {
   try {
     for (const sc of SCENARIOS) {
       if (ONLY && !ONLY.includes(sc.id)) continue
+      const conns = sc.params.n2 || (sc.scenario === 'burst' ? sc.params.n : 0)
+      const fds = openFileLimit()
+      if (conns && fds != null && fds < conns + 500) {
+        errors.push(`${sc.id}: skipped: it holds ${conns} connections in one process, but the open-file limit is ${fds}; raise it (ulimit -n ${conns + 1000}) and run again`)
+        continue
+      }
       const raw = {}
       for (const id of [...clientIds, 'rust']) raw[id] = []
       // sc.clients: the rows this scenario measures (a scratch candidate always)
