@@ -6,7 +6,12 @@
 // clients:   clawsock (require of the repo root), ws (ws@8 + bufferutil +
 //            utf-8-validate), undici (Node's global WebSocket)
 // scenarios: recv (url = /blast?...), rtt (/echo), send (/sink?n=N),
-//            connect (/hold, ws:// or wss://), idle (/hold)
+//            connect (/hold, ws:// or wss://), idle (/hold),
+//            idle-scale (/hold): RSS at n1 and at n2 idle connections in one
+//              process, and the marginal RSS per connection between them,
+//            burst (/echo): open n connections (at most `inflight` opening at
+//              once) and send one message on each; wall time until every echo
+//              is back, and peak RSS
 //
 // Every client does the same minimal work per message: take the payload as a
 // JS value (text as a string, binary as an ArrayBuffer/Buffer), count it and
@@ -93,6 +98,52 @@ function pct(sorted, p) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+const openOne = (u = url) =>
+  new Promise((resolve) => {
+    const s = open(u, { onOpen: () => resolve(s) })
+  })
+
+/** Opens connections until `socks` holds `n`, `conc` at a time. */
+async function openUpTo(socks, n, conc = 50) {
+  while (socks.length < n) {
+    const batch = []
+    for (let j = socks.length; j < Math.min(n, socks.length + conc); j++) batch.push(openOne())
+    socks.push(...(await Promise.all(batch)))
+  }
+}
+
+/** Warm-up: open and close one connection, so lazy parts (runtime threads,
+ * TLS, parsers) load outside the measurement; then gc. */
+async function warmUp() {
+  const w = await openOne()
+  await new Promise((r) => {
+    w.raw.addEventListener ? w.raw.addEventListener('close', r) : w.raw.on('close', r)
+    w.close()
+  })
+  await sleep(200)
+  gc2()
+}
+
+const gc2 = () => global.gc && (global.gc(), global.gc())
+
+/** RSS after a settle time and two full GCs (needs --expose-gc). */
+async function settledRss(ms) {
+  await sleep(ms)
+  gc2()
+  await sleep(100)
+  gc2()
+  return process.memoryUsage().rss
+}
+
+/** Peak RSS of this process in bytes: VmHWM, else resourceUsage().maxRSS. */
+function peakRss() {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))
+    if (m) return Number(m[1]) * 1024
+  } catch {}
+  return process.resourceUsage().maxRSS * 1024
+}
 
 const scenarios = {
   recv() {
@@ -185,28 +236,12 @@ const scenarios = {
 
   async idle() {
     const n = params.n
-    const conc = params.concurrency || 50
-    const openOne = () =>
-      new Promise((resolve) => {
-        const s = open(url, { onOpen: () => resolve(s) })
-      })
-    // warm-up: load lazy parts (runtime threads, TLS, parsers) outside the measurement
-    const w = await openOne()
-    await new Promise((r) => {
-      w.raw.addEventListener ? w.raw.addEventListener('close', r) : w.raw.on('close', r)
-      w.close()
-    })
-    await sleep(200)
-    global.gc && (global.gc(), global.gc())
+    await warmUp()
     const rss0 = process.memoryUsage().rss
     const socks = []
-    for (let i = 0; i < n; i += conc) {
-      const batch = []
-      for (let j = i; j < Math.min(n, i + conc); j++) batch.push(openOne())
-      socks.push(...(await Promise.all(batch)))
-    }
+    await openUpTo(socks, n, params.concurrency || 50)
     await sleep(params.settleMs ?? 1000)
-    global.gc && (global.gc(), global.gc())
+    gc2()
     const rss1 = process.memoryUsage().rss
     // V8's background sweeping after gc() would otherwise be counted as idle
     // CPU (about 0.5 ms, which is all there is in 3 s of idle).
@@ -224,6 +259,76 @@ const scenarios = {
       rssPerConnKB: (rss1 - rss0) / socks.length / 1024,
       idleCpuPct: (cpuMs / wall) * 100,
       idleCpuMs: cpuMs,
+    })
+    for (const s of socks) s.close()
+  },
+
+  // 'idle-scale': one process opens n1 idle connections, settles, GCs and
+  // measures; then opens more up to n2 and measures again. The marginal cost
+  // (RSS at n2 - RSS at n1) / (n2 - n1) is what decides how many
+  // connections a process can hold; the averages include fixed costs.
+  async 'idle-scale'() {
+    const { n1, n2 } = params
+    const conc = params.concurrency || 50
+    const settle = params.settleMs ?? 1000
+    await warmUp()
+    const rss0 = process.memoryUsage().rss
+    const socks = []
+    await openUpTo(socks, n1, conc)
+    const rss1 = await settledRss(settle)
+    const t = now()
+    await openUpTo(socks, n2, conc)
+    const openSecs = (now() - t) / 1000
+    const rss2 = await settledRss(settle)
+    done({
+      n1, n2, conns: socks.length,
+      rssBaseMB: rss0 / 1e6, rssAtN1MB: rss1 / 1e6, rssAtN2MB: rss2 / 1e6,
+      rssPerConnKBAtN1: (rss1 - rss0) / n1 / 1024,
+      rssPerConnKB: (rss2 - rss0) / n2 / 1024,
+      marginalKB: (rss2 - rss1) / (n2 - n1) / 1024,
+      openSecs,
+    })
+    for (const s of socks) s.close()
+  },
+
+  // 'burst': open n connections to /echo, at most `inflight` of them not yet
+  // answered at any time; each sends one message when open; done when every
+  // echo is back (the connections stay open until then).
+  async burst() {
+    const n = params.n
+    const inflight = params.inflight || 200
+    const payload = 'x'.repeat(params.size ?? 100)
+    await warmUp()
+    const rss0 = process.memoryUsage().rss
+    const socks = []
+    let started = 0
+    let answered = 0
+    const t0 = now()
+    await new Promise((resolve) => {
+      const start = () => {
+        if (started >= n) return
+        started++
+        let got = false
+        const s = open(url, {
+          onOpen: () => s.send(payload),
+          onMessage: () => {
+            if (got) return
+            got = true
+            if (++answered === n) resolve()
+            else start()
+          },
+          onClose: () => {
+            if (!got) fail(new Error(`a connection closed before its echo (${answered} of ${n} answered)`))
+          },
+        })
+        socks.push(s)
+      }
+      for (let i = 0; i < Math.min(inflight, n); i++) start()
+    })
+    const secs = (now() - t0) / 1000
+    done({
+      conns: n, inflight, secs, connsPerSec: n / secs,
+      peakRssMB: peakRss() / 1e6, rssBaseMB: rss0 / 1e6, rssMB: process.memoryUsage().rss / 1e6,
     })
     for (const s of socks) s.close()
   },

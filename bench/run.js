@@ -4,6 +4,9 @@
 // Writes bench/results/latest.{json,md} and bench/results/ratios.svg.
 //
 //   node bench/run.js [--runs 5] [--only recv-small,rtt,...] [--quick]
+//   --only names: the SCENARIOS ids (recv-small, recv-large-bin,
+//   recv-large-text, rtt, send, idle, idle-10k, burst-10k, connect-ws,
+//   connect-wss), gateway-events, cold, footprint, gateway
 //
 // Each measurement is a fresh child process; within one run the clients take
 // turns (rotated start) so machine noise spreads over all of them.
@@ -50,6 +53,8 @@ if (CANDIDATE) {
 }
 
 const S = QUICK ? 0.25 : 1 // size scale for --quick
+// (8b) gateway event stream: events measured, events before, bytes of JSON each
+const GW_EVENTS = QUICK ? { n: 50000, warm: 5000, size: 300 } : { n: 200000, warm: 20000, size: 300 }
 const SCENARIOS = [
   { id: 'recv-small', title: '(1) receive 100 B JSON text', unit: 'msg/s', better: 'higher', metric: 'msgsPerSec',
     scenario: 'recv', path: `/blast?n=${200000 * S}&size=100&type=text`, params: { n: 200000 * S }, rust: ['recv', 200000 * S] },
@@ -63,6 +68,12 @@ const SCENARIOS = [
     scenario: 'send', path: `/sink?n=${200000 * S}`, params: { n: 200000 * S, size: 100 }, rust: ['send', 200000 * S, 100] },
   { id: 'idle', title: '(5) 1,000 idle connections', unit: 'KiB/conn', better: 'lower', metric: ['rssPerConnKB', 'idleCpuPct'],
     scenario: 'idle', path: '/hold', params: { n: QUICK ? 200 : 1000, idleMs: QUICK ? 1000 : 3000 }, nodeArgs: ['--expose-gc'] },
+  { id: 'idle-10k', title: `(5b) ${(QUICK ? 2000 : 10000).toLocaleString('en-US')} idle connections`, unit: 'KiB/conn', better: 'lower',
+    metric: ['marginalKB', 'rssPerConnKB'], scenario: 'idle-scale', path: '/hold', params: { n1: QUICK ? 200 : 1000, n2: QUICK ? 2000 : 10000 },
+    nodeArgs: ['--expose-gc'], clients: ['clawsock', 'ws', 'undici24'], timeoutMs: 300000 },
+  { id: 'burst-10k', title: `(5c) open ${(QUICK ? 2000 : 10000).toLocaleString('en-US')} + one echo each`, unit: '', better: 'lower',
+    metric: ['secs', 'peakRssMB'], scenario: 'burst', path: '/echo', params: { n: QUICK ? 2000 : 10000, inflight: 200, size: 100 },
+    clients: ['clawsock', 'ws', 'undici24'], timeoutMs: 300000 },
   { id: 'connect-ws', title: '(6) connect to open, ws://', unit: 'ms', better: 'lower', metric: ['p50', 'p99'],
     scenario: 'connect', path: '/hold', params: { n: 200 * S }, rust: ['connect', 200 * S] },
   { id: 'connect-wss', title: '(6) connect to open, wss://', unit: 'ms', better: 'lower', metric: ['p50', 'p99'],
@@ -150,6 +161,49 @@ function footprint() {
   }
 }
 
+/** Events/s and CPU per event through each gateway client, a process per
+ * client per run, the order rotated (events.js). */
+async function gatewayEvents(gwUrl, errors) {
+  const rows = { clawsock: {}, 'gateway-client': {} }
+  if (CANDIDATE && fs.existsSync(path.join(CANDIDATE, 'lib', 'gateway.js'))) rows.candidate = { CLAWSOCK_PATH: path.resolve(CANDIDATE) }
+  const ids = Object.keys(rows)
+  const raw = Object.fromEntries(ids.map((k) => [k, []]))
+  for (let r = 0; r < RUNS; r++) {
+    for (const id of ids.slice(r % ids.length).concat(ids.slice(0, r % ids.length))) {
+      try {
+        raw[id].push(await run(NODE24, ['--expose-gc', 'events.js', id === 'gateway-client' ? id : 'clawsock', gwUrl, JSON.stringify(GW_EVENTS)], { env: rows[id] }))
+      } catch (e) {
+        errors.push(`gateway-events ${id}: ${e.message}`)
+      }
+    }
+  }
+  const out = {}
+  for (const [id, list] of Object.entries(raw)) {
+    if (list.length) out[id] = { eventsPerSec: stats(list.map((x) => x.eventsPerSec)), cpuUsPerEvent: stats(list.map((x) => x.cpuUsPerEvent)) }
+  }
+  return out
+}
+
+/** This process's open-file limit (Node raised the soft limit to the hard
+ * one at start; the clients inherit it), or null if unknown. */
+function openFileLimit() {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))
+    return m && m[1] !== 'unlimited' ? Number(m[1]) : null
+  } catch {
+    return null
+  }
+}
+
+/** The CPU model from /proc/cpuinfo ("model name"), else from os.cpus(). */
+function cpuModel() {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))
+    if (m) return m[1].trim()
+  } catch {}
+  return os.cpus()[0]?.model || 'unknown CPU'
+}
+
 async function main() {
   const started = Date.now()
   fs.mkdirSync(RESULTS, { recursive: true })
@@ -163,16 +217,24 @@ async function main() {
   try {
     for (const sc of SCENARIOS) {
       if (ONLY && !ONLY.includes(sc.id)) continue
+      const conns = sc.params.n2 || (sc.scenario === 'burst' ? sc.params.n : 0)
+      const fds = openFileLimit()
+      if (conns && fds != null && fds < conns + 500) {
+        errors.push(`${sc.id}: skipped: it holds ${conns} connections in one process, but the open-file limit is ${fds}; raise it (ulimit -n ${conns + 1000}) and run again`)
+        continue
+      }
       const raw = {}
       for (const id of [...clientIds, 'rust']) raw[id] = []
+      // sc.clients: the rows this scenario measures (a scratch candidate always)
+      const ids = sc.clients ? clientIds.filter((id) => sc.clients.includes(id) || id === 'candidate') : clientIds
       for (let r = 0; r < RUNS; r++) {
-        const order = clientIds.slice(r % clientIds.length).concat(clientIds.slice(0, r % clientIds.length))
+        const order = ids.slice(r % ids.length).concat(ids.slice(0, r % ids.length))
         for (const id of order) {
           const c = CLIENTS[id]
           const params = { ...sc.params, caPath: sc.tls ? pki.caPath : undefined }
           try {
             raw[id].push(await run(c.node, [...(sc.nodeArgs || []), 'client.js', c.client, sc.scenario, url(sc.path, sc.tls), JSON.stringify(params)],
-              { env: { NODE_EXTRA_CA_CERTS: pki.caPath, ...c.env } }))
+              { env: { NODE_EXTRA_CA_CERTS: pki.caPath, ...c.env }, timeoutMs: sc.timeoutMs }))
           } catch (e) {
             errors.push(`${sc.id} ${id}: ${e.message}`)
           }
@@ -199,6 +261,12 @@ async function main() {
         }
       }
       process.stderr.write(`done ${sc.id} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`)
+    }
+
+    // (8b) gateway event stream: the bench peer's /gateway route
+    if ((!ONLY || ONLY.includes('gateway-events')) && fs.existsSync(path.join(ROOT, 'lib', 'gateway.js'))) {
+      results['gateway-events'] = await gatewayEvents(url('/gateway'), errors)
+      process.stderr.write(`done gateway-events (${((Date.now() - started) / 1000).toFixed(0)} s)\n`)
     }
 
     // (7) cold start
@@ -269,12 +337,11 @@ async function main() {
     srv.child.kill()
   }
 
-  const cpu = os.cpus()
   const report = {
     date: new Date().toISOString(),
     durationSec: (Date.now() - started) / 1000,
     machine: {
-      cpu: cpu[0]?.model, cores: cpu.length, memGB: +(os.totalmem() / 2 ** 30).toFixed(1), kernel: os.release(),
+      cpu: cpuModel(), cores: os.cpus().length, memGB: +(os.totalmem() / 2 ** 30).toFixed(1), kernel: os.release(),
       loadavg1mStart: loadStart, loadavg1mEnd: os.loadavg()[0],
     },
     node: { primary: version(NODE24), secondary: version(NODE22) },
@@ -285,7 +352,8 @@ async function main() {
     runs: RUNS,
     quick: QUICK,
     clients: Object.fromEntries(Object.entries(CLIENTS).map(([k, v]) => [k, v.label])),
-    scenarios: Object.fromEntries(SCENARIOS.map((s) => [s.id, { title: s.title, unit: s.unit, better: s.better, path: s.path, params: s.params }])),
+    scenarios: Object.fromEntries(SCENARIOS.map((s) => [s.id, { title: s.title, unit: s.unit, better: s.better, path: s.path, params: s.params, clients: s.clients }])),
+    gatewayEvents: GW_EVENTS,
     results,
     gateway: fs.existsSync(path.join(ROOT, 'lib', 'gateway.js')) ? (results.gateway ? 'measured' : 'not measured (see errors)') : 'skipped: lib/gateway.js (clawsock GatewayClient) does not exist yet',
     errors,

@@ -8,11 +8,21 @@
 //!   spends its CPU on little more than the kernel's copy.
 //! - `/sink?n=N`: read N messages, then send the text "done"
 //! - `/hold`: do nothing until the client closes
+//! - `/gateway`: an OpenClaw gateway that streams events on request (see
+//!   `gateway.rs`)
+//!
+//! Holding 10,000+ connections takes file descriptors: at start the soft
+//! RLIMIT_NOFILE is raised to 65,536 where allowed (root may raise the hard
+//! limit too), else to the hard limit; a failed accept (EMFILE) waits 1 ms
+//! instead of spinning.
 //!
 //! Usage: bench-server [--port P] [--tls-port Q --cert server.pem --key server.key]
 //! Prints one line `READY <port> <tls-port|0>` when listening.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+mod gateway;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -143,6 +153,7 @@ where
             ws.send(Message::Text("done".into())).await?;
             while let Some(Ok(_)) = ws.next().await {}
         }
+        "/gateway" => gateway::serve(&mut ws).await?,
         _ => {
             // /hold and anything else: idle until the client goes away
             while let Some(Ok(_)) = ws.next().await {}
@@ -169,7 +180,32 @@ fn tls_acceptor(cert: &str, key: &str) -> tokio_rustls::TlsAcceptor {
     tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
 
+/// Raises the soft open-file limit: to 65,536 when the hard limit can be
+/// raised that far (root), else to the hard limit.
+fn raise_fd_limit() {
+    const WANT: libc::rlim_t = 65_536;
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local rlimit.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 || lim.rlim_cur >= WANT {
+            return;
+        }
+        let raised = libc::rlimit {
+            rlim_cur: WANT,
+            rlim_max: lim.rlim_max.max(WANT),
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 fn main() {
+    raise_fd_limit();
     let args: Vec<String> = std::env::args().collect();
     let threads: usize = arg(&args, "--threads")
         .and_then(|s| s.parse().ok())
@@ -196,6 +232,7 @@ fn main() {
             tokio::spawn(async move {
                 loop {
                     let Ok((tcp, _)) = tl.accept().await else {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
                         continue;
                     };
                     let _ = tcp.set_nodelay(true);
@@ -211,6 +248,7 @@ fn main() {
         println!("READY {port} {tls_port}");
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
+                tokio::time::sleep(Duration::from_millis(1)).await;
                 continue;
             };
             let _ = tcp.set_nodelay(true);
