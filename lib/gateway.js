@@ -331,12 +331,24 @@ class GatewayClient {
 
   #dispatch(batch) {
     for (let i = 0; i < batch.length; i++) {
+      const item = batch[i]
       try {
-        this.#control(batch[i])
+        // A server event crosses as its frame's JSON text (one JSON.parse is
+        // cheaper than building the object field by field natively); the
+        // native side has already checked it and tracked its seq.
+        if (typeof item === 'string') this.#event(JSON.parse(item))
+        else this.#control(item)
       } catch (err) {
         rethrowLater(err)
       }
     }
+  }
+
+  #event(frame) {
+    const payload = frame.payload
+    const e = { event: frame.event, payload, seq: frame.seq, stateVersion: frame.stateVersion }
+    this.#emit('event', e)
+    this.#emit(frame.event, payload, e)
   }
 
   #setState(state) {
@@ -351,13 +363,6 @@ class GatewayClient {
 
   #control(ev) {
     switch (ev.type) {
-      case 'event': {
-        const payload = ev.payload === undefined ? undefined : JSON.parse(ev.payload)
-        const e = { event: ev.event, payload, seq: ev.seq, stateVersion: ev.stateVersion }
-        this.#emit('event', e)
-        this.#emit(ev.event, payload, e)
-        break
-      }
       case 'res': {
         const entry = this.#pending.get(ev.id)
         if (!entry) break

@@ -66,6 +66,14 @@ impl JsonText {
     pub fn as_str(&self) -> &str {
         &self.frame.as_str()[self.range.clone()]
     }
+
+    /// The whole frame this part is in.
+    pub fn whole(frame: &Utf8Bytes) -> JsonText {
+        JsonText {
+            frame: frame.clone(),
+            range: 0..frame.len(),
+        }
+    }
 }
 
 impl std::fmt::Debug for JsonText {
@@ -116,6 +124,10 @@ pub enum GatewayEvent {
         state_version: Option<StateVersion>,
         /// Its payload, if any.
         payload: Option<JsonText>,
+        /// The whole frame: JS takes the event from it with one
+        /// `JSON.parse`, which is cheaper than building the object through
+        /// Node-API property by property.
+        frame: JsonText,
     },
     /// A request failed here (timeout, closed, too large, paused, stopped).
     Reject {

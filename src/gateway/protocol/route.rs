@@ -142,6 +142,7 @@ impl GatewayProtocol {
                         seq: head.seq,
                         state_version: head.state_version,
                         payload: json(head.payload),
+                        frame: JsonText::whole(text),
                     },
                 );
             }
