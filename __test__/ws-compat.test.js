@@ -154,13 +154,16 @@ test('send: options.binary, fin: false parts, the callback after the write, numb
   ws.send(Buffer.from('as text'), { binary: false })
   ws.send('part1-', { fin: false })
   ws.send('part2', { fin: true }, (err) => written.push(['b', err]))
-  ws.send(42)
+  const lastWritten = new Promise((resolve) => ws.send(42, resolve))
   assert.throws(() => ws.send('x', { mask: false }), /mask every frame/)
   assert.throws(() => ws.send('x', { compresss: true }), /send option 'compresss' is not known/)
   assert.throws(() => ws.send(Buffer.from([0xff]), { binary: false }), /valid UTF-8/)
   while (got.length < 4) await once(s, 'message')
   assert.deepEqual(got, [['as binary', true], ['as text', false], ['part1-part2', false], ['42', false]])
   assert.deepEqual(written, [['a', null], ['b', null]])
+  // The server having the bytes does not mean this side has processed their
+  // write yet: wait for the last callback, after which nothing is buffered.
+  assert.equal(await lastWritten, null)
   assert.equal(ws.bufferedAmount, 0)
   ws.close()
   await once(ws, 'close')

@@ -8,9 +8,11 @@
 // its close exactly once: a socket that never opened gets it from the
 // session's final `terminal` event.
 //
-// The face gets, in order: open(ev), message(data, ts) (string or Buffer),
-// error(err, ev), close(code, reason, wasClean), and, when it asked for
-// control frames, ping(data) and pong(data).
+// The face gets, in order: open(owner, ev), message(owner, data, ts) (string
+// or Buffer), error(owner, err, ev), close(owner, code, reason, wasClean),
+// and, when it asked for control frames, ping(owner, data) and
+// pong(owner, data). One face serves every socket of a class (no closures
+// per socket: thousands of idle sockets would pay for them).
 
 const { NativeWebSocket } = require('../native.js')
 const { forEachInBatch } = require('./data.js')
@@ -27,25 +29,28 @@ const BEFORE_OPEN = 'WebSocket was closed before the connection was established'
 
 class SocketCore {
   #native
+  #owner
   #face
   #written = 0
   #closedBuffered = 0
-  #waiting = [] // [{ id, done(err) }] in id order
+  #waiting = null // [{ id, done(err) }] in id order, made on first use
   #closed = false
-  #sink = {
-    message: (data, ts) => this.#face.message(data, ts),
-    control: (ev) => this.#control(ev),
-  }
 
   /**
    * @param {string} url checked URL
    * @param {object} native NativeConnectOptions (lib/options.js)
-   * @param {object} face the callbacks above
+   * @param {object} owner the socket the face's callbacks get as first argument
+   * @param {object} face the callbacks (open, message, error, close, and ping
+   *   and pong with controlFrames), shared by all sockets of a class: each
+   *   gets `owner` first, so a socket costs no closures of its own
    * @param {{ joinTextRuns?: boolean, controlFrames?: boolean }} [opts]
    */
-  constructor(url, native, face, { joinTextRuns = false, controlFrames = false } = {}) {
+  constructor(url, native, owner, face, { joinTextRuns = false, controlFrames = false } = {}) {
+    this.#owner = owner
     this.#face = face
-    this.#native = new NativeWebSocket(url, native, (batch) => forEachInBatch(batch, this.#sink))
+    // The core is its own batch sink (message, control): no per-socket
+    // sink object and closures, which thousands of idle sockets would pay.
+    this.#native = new NativeWebSocket(url, native, (batch) => forEachInBatch(batch, this))
     // Both must be set before returning to the event loop (no batch yet).
     if (joinTextRuns) this.#native.joinTextRuns()
     if (controlFrames) this.#native.reportControlFrames()
@@ -72,13 +77,23 @@ class SocketCore {
     const notify = typeof done === 'function'
     const id = typeof data === 'string' ? this.#native.sendText(data, notify) : this.#native.sendBinary(data, notify)
     if (id < 0) return false
-    if (notify) this.#waiting.push({ id, done })
+    if (notify) (this.#waiting ??= []).push({ id, done })
     return true
   }
 
   /** A ping, or with `pong` an unsolicited pong; false if closing. Throws while connecting. */
-  control(pong, bytes) {
+  sendControl(pong, bytes) {
     return this.#native.sendControl(pong, bytes)
+  }
+
+  /** Batch sink (forEachInBatch): a message. */
+  message(data, ts) {
+    this.#face.message(this.#owner, data, ts)
+  }
+
+  /** Batch sink (forEachInBatch): an event of the session. */
+  control(ev) {
+    this.#control(ev)
   }
 
   close(code, reason) { this.#native.close(code, reason) }
@@ -88,18 +103,18 @@ class SocketCore {
   #control(ev) {
     switch (ev.type) {
       case 'open':
-        this.#face.open(ev)
+        this.#face.open(this.#owner, ev)
         break
       case 'sent':
         this.#written += ev.bytes
-        while (this.#waiting.length && this.#waiting[0].id <= ev.id) this.#waiting.shift().done(null)
+        while (this.#waiting?.length && this.#waiting[0].id <= ev.id) this.#waiting.shift().done(null)
         break
       case 'ping':
       case 'pong':
-        this.#face[ev.type](ev.data)
+        this.#face[ev.type](this.#owner, ev.data)
         break
       case 'error':
-        this.#face.error(nativeError(ev.message, ev.kind, ev.status), ev)
+        this.#face.error(this.#owner, nativeError(ev.message, ev.kind, ev.status), ev)
         break
       case 'close':
         this.#close(ev.code, ev.reason, ev.wasClean)
@@ -111,7 +126,7 @@ class SocketCore {
         try {
           if (!this.#closed) {
             if (ev.kind === 'user-closed') {
-              this.#face.error(nativeError(BEFORE_OPEN, 'aborted', null), { type: 'error', message: BEFORE_OPEN, kind: 'aborted' })
+              this.#face.error(this.#owner, nativeError(BEFORE_OPEN, 'aborted', null), { type: 'error', message: BEFORE_OPEN, kind: 'aborted' })
               this.#close(1006, BEFORE_OPEN, false)
             } else {
               this.#close(ev.code, ev.reason, false)
@@ -126,12 +141,12 @@ class SocketCore {
 
   #close(code, reason, wasClean) {
     this.#closed = true
-    for (const w of this.#waiting.splice(0)) {
+    for (const w of this.#waiting?.splice(0) ?? []) {
       const err = new Error(`WebSocket closed (${code}${reason ? ` ${reason}` : ''}) before the message was written`)
       err.code = code
       w.done(err)
     }
-    this.#face.close(code, reason, wasClean)
+    this.#face.close(this.#owner, code, reason, wasClean)
   }
 }
 

@@ -26,6 +26,18 @@ const kMessageListeners = Symbol('messageListeners')
 let isWebSocket // (value) => whether value is a WebSocket (its brand check)
 
 class WebSocket extends EventTarget {
+  /** The SocketCore face of every WebSocket (see lib/socket-core.js). */
+  static #face = {
+    open: (ws, ev) => ws.#open(ev),
+    message: (ws, data, ts) => {
+      // A Blob costs an allocation and a copy: make none nobody would see.
+      if (ws[kMessageListeners].size === 0 && ws.#iterators === null) return
+      ws.#message(typeof data === 'string' ? data : asBinaryType(data, ws.#binaryType), ts)
+    },
+    error: (ws, err) => ws.#error(err),
+    close: (ws, code, reason, wasClean) => ws.#closed(code, reason, wasClean),
+  }
+
   #url
   #origin
   #core
@@ -71,16 +83,7 @@ class WebSocket extends EventTarget {
     const signal = signalOf('WebSocket', options)
     // user:password@ in the URL: sent as Basic auth, never handed to the native side.
     const dialUrl = dialUrlSendingCredentials(parsed, native)
-    this.#core = new SocketCore(dialUrl, native, {
-      open: (ev) => this.#open(ev),
-      message: (data, ts) => {
-        // A Blob costs an allocation and a copy: make none nobody would see.
-        if (this[kMessageListeners].size === 0 && this.#iterators === null) return
-        this.#message(typeof data === 'string' ? data : asBinaryType(data, this.#binaryType), ts)
-      },
-      error: (err) => this.#error(err),
-      close: (code, reason, wasClean) => this.#closed(code, reason, wasClean),
-    }, { joinTextRuns: true })
+    this.#core = new SocketCore(dialUrl, native, this, WebSocket.#face, { joinTextRuns: true })
     this[kNative] = this.#core.native
     this.#unwatch = onAbort(signal, () => this.close())
   }

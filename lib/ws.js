@@ -80,6 +80,16 @@ function responseLike(statusCode, rawHeaders, body) {
 }
 
 class WebSocket extends EventEmitter {
+  /** The SocketCore face of every WebSocket (see lib/socket-core.js). */
+  static #face = {
+    open: (ws, ev) => ws.#open(ev),
+    message: (ws, data) => ws.#deliver('message', data),
+    ping: (ws, data) => ws.#deliver('ping', data),
+    pong: (ws, data) => ws.#deliver('pong', data),
+    error: (ws, err, ev) => ws.#error(err, ev),
+    close: (ws, code, reason, wasClean) => ws.#close(code, reason, wasClean),
+  }
+
   static CONNECTING = CONNECTING
   static OPEN = OPEN
   static CLOSING = CLOSING
@@ -116,14 +126,7 @@ class WebSocket extends EventEmitter {
     const parsed = parseUrl(address)
     this.#url = parsed.href
     const native = webSocketOptions(options, parseProtocols(protocols))
-    this.#core = new SocketCore(this.#url, native, {
-      open: (ev) => this.#open(ev),
-      message: (data) => this.#deliver('message', data),
-      ping: (data) => this.#deliver('ping', data),
-      pong: (data) => this.#deliver('pong', data),
-      error: (err, ev) => this.#error(err, ev),
-      close: (code, reason, wasClean) => this.#close(code, reason, wasClean),
-    }, { controlFrames: true })
+    this.#core = new SocketCore(this.#url, native, this, WebSocket.#face, { controlFrames: true })
   }
 
   get url() { return this.#url }
@@ -231,7 +234,7 @@ class WebSocket extends EventEmitter {
     if (this.#readyState !== OPEN) return this.#afterClose(payload, cb)
     const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload
     if (bytes.byteLength > 125) throw new RangeError('The data size must not be greater than 125 bytes')
-    if (!this.#core.control(pong, bytes)) return this.#afterClose(payload, cb)
+    if (!this.#core.sendControl(pong, bytes)) return this.#afterClose(payload, cb)
     if (typeof cb === 'function') process.nextTick(cb, null)
   }
 
