@@ -160,8 +160,9 @@ export declare function closeCodeInfo(code: number): any
 export declare function closeCodeTable(): any
 
 /**
- * How many tasks are alive on the shared Tokio runtime (spawned and not yet
- * finished). The soak command checks it returns to its start value.
+ * How many of the connections' tasks are alive on the shared Tokio runtime
+ * (spawned and not yet finished; the runtime's own awake task is not
+ * counted). The soak command checks it returns to its start value.
  */
 export declare function debugRuntimeTasks(): number
 

@@ -111,6 +111,8 @@ impl Dispatcher {
     /// Queues `slot` for the next delivery, requesting one if none is;
     /// `false` if the environment is gone. Any thread.
     fn wake(&self, slot: Arc<Slot>) -> bool {
+        // JS may answer soon: keep the Tokio thread from falling asleep.
+        crate::runtime::stay_awake();
         self.ready.lock().unwrap().push(slot);
         if self.scheduled.swap(true, Ordering::AcqRel) {
             return true;

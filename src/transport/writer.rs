@@ -199,6 +199,8 @@ pub(super) async fn writer(
         }
         if result.is_ok() {
             result = until_abort(&shared, sink.flush()).await;
+            // An answer may follow soon: don't let the thread fall asleep.
+            crate::runtime::stay_awake();
         }
         if let Err(e) = result {
             // A send after our own close frame is not a failure worth reporting.
