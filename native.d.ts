@@ -160,6 +160,12 @@ export declare function closeCodeInfo(code: number): any
 export declare function closeCodeTable(): any
 
 /**
+ * How many sessions' state is alive (started and not yet freed): after
+ * sockets are closed and collected it returns to what it was.
+ */
+export declare function debugLiveSessions(): number
+
+/**
  * How many of the connections' tasks are alive on the shared Tokio runtime
  * (spawned and not yet finished; the runtime's own awake task is not
  * counted). The soak command checks it returns to its start value.

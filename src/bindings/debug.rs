@@ -10,3 +10,10 @@ pub fn debug_runtime_tasks() -> u32 {
     let all = crate::runtime::handle().metrics().num_alive_tasks();
     all.saturating_sub(crate::runtime::own_tasks()) as u32
 }
+
+/// How many sessions' state is alive (started and not yet freed): after
+/// sockets are closed and collected it returns to what it was.
+#[napi(js_name = "debugLiveSessions")]
+pub fn debug_live_sessions() -> u32 {
+    crate::session::live_sessions() as u32
+}

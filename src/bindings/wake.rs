@@ -360,20 +360,3 @@ impl Waker {
         self.slot.callback.lock().unwrap().take();
     }
 }
-
-/// The `release()` of every native socket class, called by JS after its
-/// final event: no more wake-ups, the inbox refuses further events, and
-/// the worker-teardown hook is removed.
-pub fn release_socket<T: 'static>(
-    env: &Env,
-    waker: &Waker,
-    inbox: &Inbox,
-    cleanup: &mut Option<napi::CleanupEnvHook<T>>,
-) -> napi::Result<()> {
-    waker.release(env);
-    inbox.close();
-    if let Some(hook) = cleanup.take() {
-        env.remove_env_cleanup_hook(hook)?;
-    }
-    Ok(())
-}

@@ -129,6 +129,21 @@ pub(super) struct Inner<P> {
     pub(super) wake: Notify,
 }
 
+/// Sessions whose state is alive (for the leak check: `debugLiveSessions`).
+static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many sessions' state is alive in this process: started and not yet
+/// freed (the handle, the task and every clone gone).
+pub fn live_sessions() -> usize {
+    LIVE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+impl<P> Drop for Inner<P> {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 pub(super) const USER_CLOSED: &str =
     "Closed by this client (close() was called); not reconnecting.";
 
@@ -136,12 +151,14 @@ impl<P: Protocol> Inner<P> {
     /// A session's state before its first dial, or the settings' error.
     pub(super) fn new(cfg: SessionConfig, proto: P, inbox: Arc<Inbox>) -> Result<Self, String> {
         let asks = cfg.asks(&proto);
+        let sup = Supervisor::new(cfg.supervisor)?;
+        LIVE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Inner {
             url: cfg.url,
             asks,
             inbox,
             st: Mutex::new(St {
-                sup: Supervisor::new(cfg.supervisor)?,
+                sup,
                 queue: SendQueue::new(cfg.queue),
                 conn: None,
                 ready: false,

@@ -31,7 +31,7 @@ pub mod handle;
 pub mod protocol;
 pub mod ready;
 
-pub use driver::SessionConfig;
+pub use driver::{SessionConfig, live_sessions};
 pub use event::{ErrorEvent, Event, HttpAnswer};
 pub use handle::{NotSent, SendOutcome, Session};
 pub use protocol::{Action, Plain, Protocol, Target, Verdict};
