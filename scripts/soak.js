@@ -7,8 +7,9 @@
 //   3. 10,000 gateway requests against the fixture gateway (its own process).
 // It prints RSS at the start, during and at the end of each phase, and file
 // descriptors (/proc/self/fd), threads (/proc/self/status) and live Tokio
-// tasks (the addon's debugRuntimeTasks()) before and after, as one JSON
-// document on stdout. It fails (exit 1) when fds or tasks do not come back to
+// tasks (the addon's debugRuntimeTasks()) and live native sessions
+// (debugLiveSessions()) before and after, as one JSON
+// document on stdout. It fails (exit 1) when fds, tasks or sessions do not come back to
 // their start values, or when a message is lost or reordered.
 // Env: SOAK_MESSAGES (default 1e6), SOAK_CYCLES (1000), SOAK_REQUESTS (10000).
 
@@ -40,6 +41,7 @@ function sample(label) {
     fds: fs.readdirSync('/proc/self/fd').length,
     threads: Number(/Threads:\s+(\d+)/.exec(status)[1]),
     tasks: native.debugRuntimeTasks(),
+    sessions: native.debugLiveSessions(),
   }
 }
 const samples = []
@@ -127,7 +129,7 @@ async function settle(baseline) {
   // Connections finish tearing down on the runtime thread after close events: poll (bounded).
   for (let i = 0; i < 100; i++) {
     const s = sample('settle')
-    if (s.tasks <= baseline.tasks && s.fds <= baseline.fds) return
+    if (s.tasks <= baseline.tasks && s.fds <= baseline.fds && s.sessions <= baseline.sessions) return
     await new Promise((r) => setTimeout(r, 50))
   }
 }
@@ -160,11 +162,12 @@ async function main() {
     fds: { start: start.fds, end: end.fds },
     threads: { start: start.threads, end: end.threads },
     tokioTasks: { start: start.tasks, end: end.tasks },
+    liveSessions: { start: start.sessions, end: end.sessions },
     samples,
   }
   console.log(JSON.stringify(report, null, 2))
   const ok = phase1.received === MESSAGES && phase1.outOfOrder === 0 && phase2.opened === CYCLES &&
-    phase3.answered === REQUESTS && end.fds <= start.fds && end.tasks <= start.tasks
+    phase3.answered === REQUESTS && end.fds <= start.fds && end.tasks <= start.tasks && end.sessions <= start.sessions
   process.exitCode = ok ? 0 : 1
 }
 
