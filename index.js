@@ -6,7 +6,19 @@ const { MessageEvent, CloseEvent, ErrorEvent } = require('./lib/events.js')
 const { GatewayClient, GatewayError, DeviceIdentity } = require('./lib/gateway.js')
 const { ReconnectingWebSocket, ReconnectingEvent, TerminalEvent, DroppedEvent } = require('./lib/reconnecting.js')
 
-module.exports = { WebSocket, MessageEvent, CloseEvent, ErrorEvent }
-Object.assign(module.exports, { ReconnectingWebSocket, ReconnectingEvent, TerminalEvent, DroppedEvent })
-Object.assign(module.exports, { GatewayClient, GatewayError, DeviceIdentity })
-module.exports.default = WebSocket
+// One object literal, so Node's CommonJS lexer sees every name and
+// `import { GatewayClient } from 'clawsock'` works from ESM too.
+module.exports = {
+  WebSocket,
+  MessageEvent,
+  CloseEvent,
+  ErrorEvent,
+  ReconnectingWebSocket,
+  ReconnectingEvent,
+  TerminalEvent,
+  DroppedEvent,
+  GatewayClient,
+  GatewayError,
+  DeviceIdentity,
+  default: WebSocket,
+}

@@ -63,8 +63,13 @@ test('the module is the class, with ws\'s statics and constants', async () => {
   assert.equal(esm.default, WebSocket)
   assert.equal(esm.WebSocket, WebSocket)
   assert.equal(esm.createWebSocketStream, createWebSocketStream)
-  // The main entry is unchanged.
-  assert.equal(typeof require('clawsock').WebSocket, 'function')
+  // The main entry is unchanged, and every one of its names imports by
+  // name from ESM too (Node's CommonJS lexer sees them all).
+  const main = require('clawsock')
+  assert.equal(typeof main.WebSocket, 'function')
+  const mainEsm = await import('clawsock')
+  for (const name of Object.keys(main).filter((n) => n !== 'default')) assert.equal(mainEsm[name], main[name], `import { ${name} } from 'clawsock'`)
+  assert.ok(Object.keys(main).includes('GatewayClient'))
 })
 
 test('an invalid URL or subprotocol throws at once', () => {
