@@ -230,6 +230,9 @@ function nested(cls, obj, prefix, allowed, { aliases = {}, cannot = {} } = {}) {
 
 // ---------------------------------------------------------------- checkers
 
+const MS = 'a positive number of milliseconds'
+const MS_OR_ZERO = 'a non-negative number of milliseconds'
+
 /** Reads the options of one object; errors name `prefix.key` as the caller spelled it. */
 class Reader {
   constructor(cls, values, prefix = '', labels = {}) {
@@ -260,7 +263,7 @@ class Reader {
 
   /** A duration in milliseconds, > 0 (or >= 0 with allowZero). */
   ms(key, { allowZero = false, what } = {}) {
-    return this.number(key, { minExclusive: !allowZero, what: what ?? `a ${allowZero ? 'non-negative' : 'positive'} number of milliseconds` })
+    return this.number(key, { minExclusive: !allowZero, what: what ?? (allowZero ? MS_OR_ZERO : MS) })
   }
 
   oneOf(key, choices) {
@@ -411,9 +414,11 @@ function queueOptions(cls, queue) {
 
 // ------------------------------------------------------------- per class
 
+/** `o` without its undefined values (a copy: `delete` would turn `o` into a slower, larger dictionary object). */
 function prune(o) {
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k]
-  return o
+  const out = {}
+  for (const k in o) if (o[k] !== undefined) out[k] = o[k]
+  return out
 }
 
 function topLevel(cls, options) {
