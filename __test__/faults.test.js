@@ -556,7 +556,7 @@ test('file descriptors exhausted (ulimit -n): clear errors, no crash', T, async 
     const out = JSON.parse(r.stdout)
     assert.ok(out.opened > 0 && out.opened < 200, r.stdout)
     assert.deepEqual(out.errors.map(([code]) => code), ['CLAWSOCK_TCP'], r.stdout)
-    assert.match(out.errors[0][1], /^TCP connection to 127\.0\.0\.1:\d+ failed: .*Too many open files/)
+    assert.match(out.errors[0][1], /^TCP connection to 127\.0\.0\.1:\d+ failed: .*Too many open files.*no file descriptor left.*ulimit -n/)
   } finally {
     await fault.stop()
   }

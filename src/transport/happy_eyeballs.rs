@@ -270,13 +270,45 @@ pub async fn connect_any(
 fn failed(e: &io::Error) -> Outcome {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => Outcome::Refused,
+        _ if out_of_fds(e) => Outcome::Failed(format!(
+            "{e}: this process has no file descriptor left (every socket takes one); \
+             close sockets it no longer needs, or raise its limit (`ulimit -n`, or \
+             LimitNOFILE= under systemd)"
+        )),
         _ => Outcome::Failed(e.to_string()),
+    }
+}
+
+/// Whether `e` says the process (EMFILE) or the system (ENFILE) has run out
+/// of file descriptors.
+fn out_of_fds(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn running_out_of_file_descriptors_says_what_to_do() {
+        let e = io::Error::from_raw_os_error(libc::EMFILE);
+        let Outcome::Failed(why) = failed(&e) else {
+            panic!("EMFILE is a failure")
+        };
+        assert!(why.contains("(os error 24)"), "{why}");
+        assert!(why.contains("ulimit -n"), "{why}");
+        let other = io::Error::from_raw_os_error(libc::ENETUNREACH);
+        assert!(!failed(&other).to_string().contains("ulimit"));
+    }
 
     fn a(s: &str) -> SocketAddr {
         s.parse().unwrap()
