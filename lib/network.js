@@ -102,8 +102,10 @@ function proxyCa(ca, fail) {
 }
 
 /** The `proxy` option as { url, ca } (url: URL string, URL, false, 'env' or undefined). */
+const NO_PROXY_OPTION = Object.freeze({ url: undefined, ca: Object.freeze([]) })
+
 function proxyOption(v, fail) {
-  if (v === undefined || v === null) return { url: undefined, ca: [] }
+  if (v === undefined || v === null) return NO_PROXY_OPTION
   if (v === false || v === 'env' || typeof v === 'string' || v instanceof URL) return { url: v, ca: [] }
   if (typeof v === 'object' && !Array.isArray(v)) {
     for (const k of Object.keys(v)) {

@@ -210,8 +210,11 @@ function renamed(cls, obj, prefix, aliases) {
 }
 
 /** A nested object clawsock owns (`reconnect`, `queue`, `tls`): every key must be known. */
+/** What `renamed` gives for an absent object (read only, shared). */
+const ABSENT = Object.freeze({ values: Object.freeze({}), labels: Object.freeze({}) })
+
 function nested(cls, obj, prefix, allowed, { aliases = {}, cannot = {} } = {}) {
-  if (obj === undefined || obj === null) return renamed(cls, {}, prefix, aliases)
+  if (obj === undefined || obj === null) return ABSENT
   if (typeof obj !== 'object' || Array.isArray(obj)) {
     throw optionError(cls, prefix, `must be an object with some of ${allowed.join(', ')}, got ${show(obj)}`)
   }
@@ -337,10 +340,11 @@ function tlsOptions(r) {
   if (tls !== undefined && tls !== null && (typeof tls !== 'object' || Array.isArray(tls))) {
     throw r.error('tls', 'must be an object like { ca, rejectUnauthorized, servername }')
   }
-  const { values } = nested(r.cls, tls, 'tls', TLS_KEYS, { cannot: TLS_CANNOT })
+  let { values } = nested(r.cls, tls, 'tls', TLS_KEYS, { cannot: TLS_CANNOT })
   for (const k of TLS_KEYS) {
     if (r.values[k] === undefined) continue
     if (values[k] !== undefined) throw r.error(k, `was given twice, also as 'tls.${k}': pass only one`)
+    if (values === ABSENT.values) values = {} // the shared empty one is read only
     values[k] = r.values[k]
   }
   const out = {}
