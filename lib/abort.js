@@ -9,8 +9,10 @@
  * events still come asynchronously, as after a close() call). Returns the
  * function that removes the listener.
  */
+const NOTHING_TO_REMOVE = () => {}
+
 function onAbort(signal, close) {
-  if (!signal) return () => {}
+  if (!signal) return NOTHING_TO_REMOVE
   if (signal.aborted) {
     close()
     return () => {}

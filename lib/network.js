@@ -178,9 +178,11 @@ function proxyPlan(option, fail, env = process.env) {
  * TypeError. Reads the environment (see proxyPlan). Unknown and unsupported
  * top-level keys (`agent`, misspellings) are lib/options.js's business.
  */
+const BOOLEAN_NETWORK_OPTIONS = ['autoSelectFamily', 'followRedirects']
+
 function networkOptions(o, fail) {
   const n = {}
-  for (const k of ['autoSelectFamily', 'followRedirects']) {
+  for (const k of BOOLEAN_NETWORK_OPTIONS) {
     if (o[k] === undefined) continue
     if (typeof o[k] !== 'boolean') throw fail(k, `must be true or false, got ${show(o[k])}`)
     n[k] = o[k]

@@ -265,8 +265,11 @@ class Reader {
   }
 
   /** A duration in milliseconds, > 0 (or >= 0 with allowZero). */
-  ms(key, { allowZero = false, what } = {}) {
-    return this.number(key, { minExclusive: !allowZero, what: what ?? (allowZero ? MS_OR_ZERO : MS) })
+  ms(key, opts) {
+    const v = this.values[key]
+    if (v === undefined || v === null) return undefined // the common case: nothing to check, nothing allocated
+    const allowZero = opts?.allowZero ?? false
+    return this.number(key, { minExclusive: !allowZero, what: opts?.what ?? (allowZero ? MS_OR_ZERO : MS) })
   }
 
   oneOf(key, choices) {
