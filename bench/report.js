@@ -6,9 +6,9 @@ const HEAD = ['clawsock', 'ws', 'Node 24 WebSocket', 'Node 22 WebSocket', 'raw R
 
 const METRIC_LABEL = {
   msgsPerSec: 'msg/s', mbPerSec: 'MB/s', p50: 'p50', p99: 'p99', rssPerConnKB: 'RSS KiB/conn', idleCpuPct: 'idle CPU %',
-  marginalKB: 'marginal KiB/conn', secs: 'wall s', peakRssMB: 'peak RSS MB',
+  marginalKB: 'marginal KiB/conn', secs: 'wall s', peakRssMB: 'peak RSS MB', cpuUsPerRtt: 'CPU µs per round trip',
 }
-const LOWER_IS_BETTER = new Set(['p50', 'p99', 'rssPerConnKB', 'idleCpuPct', 'requireMs', 'rssDeltaMB', 'bytes', 'marginalKB', 'secs', 'peakRssMB', 'cpuUsPerEvent'])
+const LOWER_IS_BETTER = new Set(['p50', 'p99', 'rssPerConnKB', 'idleCpuPct', 'requireMs', 'rssDeltaMB', 'bytes', 'marginalKB', 'secs', 'peakRssMB', 'cpuUsPerEvent', 'cpuUsPerRtt'])
 /** The issue's size budget for the linux-x64-gnu .node (bytes). */
 const BINARY_BUDGET = 2.5e6
 

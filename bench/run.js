@@ -62,7 +62,7 @@ const SCENARIOS = [
     scenario: 'recv', path: `/blast?n=${1000 * S}&size=1048576&type=binary`, params: { n: 1000 * S }, rust: ['recv', 1000 * S] },
   { id: 'recv-large-text', title: '(2) receive 1 MiB text', unit: 'MB/s', better: 'higher', metric: 'mbPerSec',
     scenario: 'recv', path: `/blast?n=${1000 * S}&size=1048576&type=text`, params: { n: 1000 * S }, rust: ['recv', 1000 * S] },
-  { id: 'rtt', title: '(3) echo RTT 100 B, one in flight', unit: 'µs', better: 'lower', metric: ['p50', 'p99'],
+  { id: 'rtt', title: '(3) echo RTT 100 B, one in flight', unit: 'µs', better: 'lower', metric: ['p50', 'p99', 'cpuUsPerRtt'],
     scenario: 'rtt', path: '/echo', params: { n: 20000 * S, size: 100 }, rust: ['rtt', 20000 * S, 100] },
   { id: 'send', title: '(4) send 100 B text', unit: 'msg/s', better: 'higher', metric: 'msgsPerSec',
     scenario: 'send', path: `/sink?n=${200000 * S}`, params: { n: 200000 * S, size: 100 }, rust: ['send', 200000 * S, 100] },

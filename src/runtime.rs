@@ -99,11 +99,16 @@ pub fn stay_awake() {
 
 /// Polls without blocking while the window lasts: each `yield_now` makes
 /// the worker poll the sockets and timers with a zero timeout before it
-/// runs the task again, so it never sleeps in between.
+/// runs the task again, so it never sleeps in between; and each round first
+/// yields the CPU to the OS scheduler (`sched_yield`), so a thread that
+/// wants this CPU gets it at once.
 async fn stay_awake_task() {
     loop {
         START.notified().await;
         while now_ns() < AWAKE_UNTIL.load(Ordering::Relaxed) {
+            // Cede the CPU to any other thread that wants it (the JS thread,
+            // the peer): polling must not cost them time on a busy machine.
+            std::thread::yield_now();
             tokio::task::yield_now().await;
         }
         POLLING.store(false, Ordering::Release);
