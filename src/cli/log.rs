@@ -3,7 +3,9 @@
 //! `CLAWSOCK_LOG=info|debug|trace` (or `warn`, `error`) turns on the
 //! `clawsock` target at that level; a value with `=` or `,` is used as a
 //! list of `target=level` directives (`tracing-subscriber`'s `Targets`
-//! syntax, e.g. `clawsock::transport=trace,clawsock=info`).
+//! syntax, e.g. `clawsock::transport=trace,clawsock=info`; see
+//! [`log_filter`](super::log_filter)). Lines are written by
+//! [`log_sink`](super::log_sink) in `tracing-subscriber`'s `fmt` format.
 //! Unset, empty, `0` or `off` means no logs. The subscriber is installed at
 //! most once per process; a later call changes nothing and says so.
 //!
@@ -13,9 +15,10 @@
 
 use std::sync::Mutex;
 
-use tracing_subscriber::filter::Targets;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
+use tracing::level_filters::LevelFilter;
+
+use super::log_filter::Filter;
+use super::log_sink::{LineLog, stderr_writer};
 
 /// The environment variable that turns logging on.
 pub const ENV_VAR: &str = "CLAWSOCK_LOG";
@@ -38,8 +41,8 @@ pub fn directive_for(value: &str) -> Option<String> {
 
 /// The filter for a directive from [`directive_for`]: a level, or
 /// `target=level` directives separated by commas.
-pub fn filter_for(directive: &str) -> Result<Targets, String> {
-    directive.parse::<Targets>().map_err(|e| e.to_string())
+pub fn filter_for(directive: &str) -> Result<Filter, String> {
+    Filter::parse(directive)
 }
 
 /// Installs the stderr subscriber for `filter` (a `CLAWSOCK_LOG` value; `None`
@@ -56,25 +59,16 @@ pub fn init(filter: Option<&str>) -> Option<String> {
         None => std::env::var(ENV_VAR).unwrap_or_default(),
     };
     let directive = directive_for(&value)?;
-    let targets = match filter_for(&directive) {
-        Ok(t) => t,
+    let filter = match filter_for(&directive) {
+        Ok(f) => f,
         Err(e) => {
             eprintln!(
                 "clawsock: {ENV_VAR}={value:?} is not a valid log filter ({e}); it takes a level or target=level directives separated by commas; using clawsock=info"
             );
-            Targets::new().with_target("clawsock", tracing::Level::INFO)
+            Filter::target("clawsock", LevelFilter::INFO)
         }
     };
-    let ok = tracing_subscriber::fmt()
-        // The builder's own default is INFO; `targets` decides.
-        .with_max_level(tracing::level_filters::LevelFilter::TRACE)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_target(true)
-        .finish()
-        .with(targets)
-        .try_init()
-        .is_ok();
+    let ok = tracing::subscriber::set_global_default(LineLog::new(filter, stderr_writer())).is_ok();
     if !ok {
         // Someone else (an embedding program) installed a global subscriber.
         return None;
@@ -100,18 +94,15 @@ mod tests {
         );
     }
 
-    /// Directives pick targets and levels; a bad level is refused.
+    /// A `CLAWSOCK_LOG` level filters the crate's modules; a bad level is
+    /// refused (the filter syntax itself is tested in `log_filter`).
     #[test]
-    fn directives_filter_by_target() {
+    fn levels_filter_the_crate() {
         use tracing::Level;
-        let f = filter_for("clawsock::transport=trace,clawsock=info").unwrap();
-        assert!(f.would_enable("clawsock::transport::dial", &Level::TRACE));
-        assert!(f.would_enable("clawsock::gateway::client", &Level::INFO));
-        assert!(!f.would_enable("clawsock::gateway::client", &Level::DEBUG));
-        assert!(!f.would_enable("tokio", &Level::ERROR));
         let level = filter_for(&directive_for("debug").unwrap()).unwrap();
         assert!(level.would_enable("clawsock::reconnect", &Level::DEBUG));
         assert!(!level.would_enable("clawsock::reconnect", &Level::TRACE));
-        assert!(filter_for("clawsock=loud").is_err());
+        assert!(!level.would_enable("tokio", &Level::ERROR));
+        assert!(filter_for(&directive_for("loud").unwrap()).is_err());
     }
 }

@@ -8,9 +8,12 @@
 //! - [`probe`]: one connection, step by step (DNS, TCP, TLS, HTTP upgrade),
 //!   with timings, the server certificate, an optional message exchange and
 //!   the close.
-//! - [`log`]: `CLAWSOCK_LOG` → `tracing` to stderr, set up once per process.
+//! - [`log`]: `CLAWSOCK_LOG` → `tracing` to stderr, set up once per process;
+//!   [`log_filter`] parses the filter, [`log_sink`] formats and writes lines.
 
 pub mod log;
+pub mod log_filter;
+pub mod log_sink;
 pub mod probe;
 
 use serde::Serialize;
