@@ -296,35 +296,44 @@ pub fn gateway_handshake(data: &[u8]) {
 }
 
 /// Values that look like secrets (long runs of token characters with
-/// letters and digits) under the JSON keys that hold secrets.
+/// letters and digits) under the JSON keys that hold secrets, except those
+/// that the file also has inside a key or a value that is not a secret (a
+/// role or a URL that contains the token's text may be shown; the token
+/// itself is not).
 fn secrets_in(data: &[u8]) -> Vec<String> {
-    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+    const SECRET_KEYS: [&str; 3] = ["token", "privateKey", "password"];
+    fn walk(v: &serde_json::Value, secrets: &mut Vec<String>, public: &mut Vec<String>) {
         match v {
             serde_json::Value::Object(m) => {
                 for (k, v) in m {
-                    if let (true, Some(s)) = (
-                        ["token", "privateKey", "password"].contains(&k.as_str()),
-                        v.as_str(),
-                    ) && s.len() >= 16
-                        && s.bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                        && s.bytes().any(|b| b.is_ascii_digit())
-                        && s.bytes().any(|b| b.is_ascii_alphabetic())
-                    {
-                        out.push(s.to_string());
+                    public.push(k.clone());
+                    match v.as_str() {
+                        Some(s) if SECRET_KEYS.contains(&k.as_str()) => {
+                            if s.len() >= 16
+                                && s.bytes()
+                                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                                && s.bytes().any(|b| b.is_ascii_digit())
+                                && s.bytes().any(|b| b.is_ascii_alphabetic())
+                            {
+                                secrets.push(s.to_string());
+                            }
+                        }
+                        Some(s) => public.push(s.to_string()),
+                        None => walk(v, secrets, public),
                     }
-                    walk(v, out);
                 }
             }
-            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, secrets, public)),
+            serde_json::Value::String(s) => public.push(s.clone()),
             _ => {}
         }
     }
-    let mut out = Vec::new();
+    let (mut secrets, mut public) = (Vec::new(), Vec::new());
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
-        walk(&v, &mut out);
+        walk(&v, &mut secrets, &mut public);
     }
-    out
+    secrets.retain(|s| !public.iter().any(|p| p.contains(s.as_str())));
+    secrets
 }
 
 /// A private file (mode 0600) holding `data`, in a folder of this process.
