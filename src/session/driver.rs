@@ -187,9 +187,34 @@ impl<P: Protocol> Inner<P> {
 
     /// Carries out `actions` (in order) under the lock.
     pub(super) fn apply(&self, st: &mut St<P>, actions: &mut Vec<Action>, now: Instant) {
+        let mut held = Vec::new();
+        self.apply_holding(st, actions, now, &mut held);
+        self.inbox.push_all(&mut held);
+    }
+
+    /// [`Inner::apply`], except that emitted events are held in `held` for
+    /// the caller to push with the next ones in one go (one lock and at most
+    /// one wake-up of JS for a whole read of frames, not one per event).
+    /// Held events are pushed before any other action, so the order of
+    /// everything JS sees stays the order of the actions.
+    pub(super) fn apply_holding(
+        &self,
+        st: &mut St<P>,
+        actions: &mut Vec<Action>,
+        now: Instant,
+        held: &mut Vec<InboundEvent>,
+    ) {
         for action in actions.drain(..) {
+            let action = match action {
+                Action::Emit(ev) => {
+                    held.push(InboundEvent::Session(Box::new(ev)));
+                    continue;
+                }
+                other => other,
+            };
+            self.inbox.push_all(held);
             match action {
-                Action::Emit(ev) => self.emit(ev),
+                Action::Emit(_) => {} // held above
                 Action::Send { msg, tag } => {
                     let id = st.next_id;
                     st.next_id += 1;
@@ -497,12 +522,13 @@ async fn run_intercepted<P: Protocol>(
             _ = frames.notified(), if !js_full => {
                 let items = inbox.take();
                 let now = Instant::now();
-                let mut out = Vec::new();
+                let (mut out, mut held) = (Vec::new(), Vec::new());
                 let mut st = inner.lock();
                 for item in items {
                     st.proto.on_message(item, now, &mut out);
-                    inner.apply(&mut st, &mut out, now);
+                    inner.apply_holding(&mut st, &mut out, now, &mut held);
                 }
+                inner.inbox.push_all(&mut held);
             }
             _ = inner.inbox.wait_for_room(), if js_full => {}
             close = &mut running => return close,
