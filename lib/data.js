@@ -3,6 +3,8 @@
 // the conversion of outgoing data, and the walk over a native batch (one
 // array per wake-up; see src/bindings/batch.rs for its layout).
 
+const { reportError } = require('./events.js')
+
 function syntaxError(message) {
   return new DOMException(message, 'SyntaxError')
 }
@@ -135,11 +137,6 @@ function asBinaryType(buf, binaryType) {
   }
 }
 
-/** Rethrows `e` outside the batch, as an uncaught exception. */
-function rethrow(e) {
-  throw e
-}
-
 /**
  * Walks one native batch in order. `sink.message(data, ts)` gets each text
  * (string) and binary (Buffer) message, `sink.control(ev)` each control
@@ -147,8 +144,8 @@ function rethrow(e) {
  * payload of messages for statistics (once per joined run, not per message).
  *
  * A sink that throws (a ws-style 'message' listener, say) does not cost
- * the rest of the batch: the exception is rethrown on the next tick, where
- * it is uncaught as it would be from any event emitter, and the walk goes on.
+ * the rest of the batch: the exception is reported as uncaught on the next
+ * tick (`reportError`, as from any event emitter), and the walk goes on.
  */
 function forEachInBatch(batch, sink) {
   // One clock read per batch for the events' timeStamp (see lib/events.js).
@@ -173,7 +170,7 @@ function forEachInBatch(batch, sink) {
         sink.control(item)
       }
     } catch (e) {
-      process.nextTick(rethrow, e)
+      reportError(e)
     }
   }
 }
@@ -185,7 +182,7 @@ function runOfTexts(lens, text, sink, ts) {
     try {
       sink.message(text.slice(at, end), ts)
     } catch (e) {
-      process.nextTick(rethrow, e)
+      reportError(e)
     }
     at = end
   }

@@ -361,6 +361,6 @@ webIdlShape(MessageEvent, 'MessageEvent', ['data', 'origin', 'lastEventId', 'sou
 webIdlShape(CloseEvent, 'CloseEvent', ['wasClean', 'code', 'reason'])
 webIdlShape(ErrorEvent, 'ErrorEvent', ['message', 'filename', 'lineno', 'colno', 'error'])
 
-module.exports = { MessageEvent, CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners, webIdlShape }
+module.exports = { MessageEvent, CloseEvent, ErrorEvent, defineEventHandlers, MessageListeners, routeMessageListeners, webIdlShape, reportError }
 // Read lazily: touching globalThis.MessageEvent loads all of Node's bundled undici.
 Object.defineProperty(module.exports, 'BaseMessageEvent', { enumerable: true, get: () => globalThis.MessageEvent })

@@ -12,6 +12,7 @@ const util = require('node:util')
 const { NativeGatewayClient, DeviceIdentity } = require('../native.js')
 const { gatewayOptions } = require('./options.js')
 const { onAbort } = require('./abort.js')
+const { reportError } = require('./events.js')
 
 const STATS_SAMPLES = 1024
 
@@ -97,12 +98,6 @@ function sanitizeHello(payload) {
     if (Array.isArray(auth.deviceTokens)) auth.deviceTokens = auth.deviceTokens.length
   }
   return hello
-}
-
-function rethrowLater(err) {
-  process.nextTick(() => {
-    throw err
-  })
 }
 
 class GatewayClient {
@@ -223,7 +218,7 @@ class GatewayClient {
       try {
         fn.apply(this, args)
       } catch (err) {
-        rethrowLater(err)
+        reportError(err)
       }
     }
     return true
@@ -339,7 +334,7 @@ class GatewayClient {
         if (typeof item === 'string') this.#event(JSON.parse(item))
         else this.#control(item)
       } catch (err) {
-        rethrowLater(err)
+        reportError(err)
       }
     }
   }

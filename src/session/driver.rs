@@ -205,53 +205,56 @@ impl<P: Protocol> Inner<P> {
         held: &mut Vec<InboundEvent>,
     ) {
         for action in actions.drain(..) {
-            let action = match action {
-                Action::Emit(ev) => {
-                    held.push(InboundEvent::Session(Box::new(ev)));
-                    continue;
-                }
-                other => other,
-            };
-            self.inbox.push_all(held);
             match action {
-                Action::Emit(_) => {} // held above
-                Action::Send { msg, tag } => {
-                    let id = st.next_id;
-                    st.next_id += 1;
-                    let back = tag.as_ref().map(|_| msg.clone());
-                    let ok = st
-                        .conn
-                        .as_ref()
-                        .is_some_and(|c| c.send_with_id(id, msg, false).is_ok());
-                    if !ok && let (Some(tag), Some(msg)) = (tag, back) {
-                        st.proto.on_unsent(tag, msg);
-                    }
+                Action::Emit(ev) => held.push(InboundEvent::Session(Box::new(ev))),
+                other => {
+                    self.inbox.push_all(held);
+                    self.act(st, other, now);
                 }
-                Action::Close(code, reason) => {
-                    if let Some(c) = &st.conn {
-                        c.close(Some(code), reason);
-                    }
+            }
+        }
+    }
+
+    /// Carries out one action other than an emit, under the lock.
+    fn act(&self, st: &mut St<P>, action: Action, now: Instant) {
+        match action {
+            Action::Emit(ev) => self.emit(ev),
+            Action::Send { msg, tag } => {
+                let id = st.next_id;
+                st.next_id += 1;
+                let back = tag.as_ref().map(|_| msg.clone());
+                let ok = st
+                    .conn
+                    .as_ref()
+                    .is_some_and(|c| c.send_with_id(id, msg, false).is_ok());
+                if !ok && let (Some(tag), Some(msg)) = (tag, back) {
+                    st.proto.on_unsent(tag, msg);
                 }
-                Action::Abort => {
-                    if let Some(c) = &st.conn {
-                        c.abort();
-                    }
+            }
+            Action::Close(code, reason) => {
+                if let Some(c) = &st.conn {
+                    c.close(Some(code), reason);
                 }
-                Action::Ready => {
-                    if st.ready || !st.sup.opened(now) {
-                        continue;
+            }
+            Action::Abort => {
+                if let Some(c) = &st.conn {
+                    c.abort();
+                }
+            }
+            Action::Ready => {
+                if st.ready || !st.sup.opened(now) {
+                    return;
+                }
+                st.ready = true;
+                let Some(conn) = st.conn.clone() else {
+                    return;
+                };
+                while let Some((id, msg, bytes)) = st.queue.pop_front() {
+                    if conn.send_with_id(id, msg.clone(), true).is_err() {
+                        st.queue.push_front(id, msg, bytes);
+                        break;
                     }
-                    st.ready = true;
-                    let Some(conn) = st.conn.clone() else {
-                        continue;
-                    };
-                    while let Some((id, msg, bytes)) = st.queue.pop_front() {
-                        if conn.send_with_id(id, msg.clone(), true).is_err() {
-                            st.queue.push_front(id, msg, bytes);
-                            break;
-                        }
-                        st.handed_max = Some(id);
-                    }
+                    st.handed_max = Some(id);
                 }
             }
         }
