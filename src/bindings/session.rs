@@ -44,10 +44,13 @@ impl<P: Protocol> NativeSession<P> {
         let (s, w, i) = (session.clone(), waker.clone(), inbox.clone());
         let teardown = Teardown::add(
             env,
+            // Abort first: with the inbox closed first, the reader could
+            // see its consumer gone and end the connection with a close
+            // frame before the abort dropped it.
             Box::new(move || {
+                s.abort();
                 w.forget();
                 i.close();
-                s.abort();
             }),
         )?;
         Ok(NativeSession {
