@@ -175,7 +175,11 @@ test('the Mattermost plugin\'s connect routine on clawsock/ws: a wrong token rej
 
 test('the Mattermost plugin\'s connect routine on clawsock/ws: a server that stops answering pings is dropped', { timeout: 180_000 }, async (t) => {
   const server = await mattermostServer(t, { token: 'bot-token', autoPong: false, afterAuth: () => {} })
-  const out = await connectOnce(server.url, 'bot-token', 1, 1)
+  // The plugin's own timers: its first ping goes 50 ms after open, its pong
+  // timeout 50 ms later. With 1 ms each, the timeout could fire before the
+  // authentication answer arrived on a loaded machine (the plugin then
+  // rejects as closed before authentication): seen once in CI.
+  const out = await connectOnce(server.url, 'bot-token', 50, 50)
   assert.equal(out.result, 'resolved')
   assert.deepEqual(out.errors, ['mattermost websocket pong timeout — reconnecting'])
   assert.equal(out.statuses.at(-1).lastDisconnect.status, 1006)
