@@ -38,7 +38,8 @@ const RUN_MSG_MAX: usize = 16 * 1024;
 /// run alive, so a retained small message pins at most this much.
 const RUN_BYTES_MAX: usize = 64 * 1024;
 /// Spent batches up to this many text bytes go back to the reader's thread
-/// to be freed (see [`Inbox::give_back`]); larger ones are freed here.
+/// to be freed with its next push (see [`Inbox::give_back`]); larger ones
+/// are freed by a task on the Tokio thread at once.
 const GIVE_BACK_MAX: usize = 1024 * 1024;
 /// Smaller batches (e.g. one reply at a time) are freed here: a few small
 /// frees cost less than the hand-over.
@@ -308,6 +309,11 @@ impl ToNapiValue for Batch {
                     i += 1;
                     continue;
                 }
+                // A gateway event's frame is copied into a JS string; the
+                // event stays in the batch, to be freed with the texts.
+                InboundEvent::Session(ev) if let Some(text) = super::events::frame_of(ev) => unsafe {
+                    super::events::frame_text(env, text)?
+                },
                 _ => {
                     // Moved into JS; a marker (no allocation) stays behind.
                     match std::mem::replace(&mut events[i], InboundEvent::Sync) {
@@ -329,23 +335,34 @@ impl ToNapiValue for Batch {
             out.push(value)?;
             i += 1;
         }
-        // The texts were copied into JS strings; their buffers are freed by
-        // the reader's thread, which allocated them (cross-thread frees
-        // contend on the allocator's arena lock).
-        // Not for large batches: until the reader's next push they would stay
-        // allocated, and an idle socket may not push again for a long time.
-        // Not for tiny ones either (see GIVE_BACK_MIN).
-        let text_bytes: usize = events
-            .iter()
-            .map(|ev| match ev {
-                InboundEvent::Text(t) => t.len(),
-                _ => 0,
-            })
-            .sum();
-        match &val.inbox {
-            Some(inbox) if events.len() >= GIVE_BACK_MIN && text_bytes <= GIVE_BACK_MAX => {
-                inbox.give_back(events)
+        // The texts and gateway event frames were copied into JS strings;
+        // their buffers are freed by the reader's thread, which allocated
+        // them (cross-thread frees contend on the allocator's arena lock:
+        // with a gateway event stream, the JS thread spent most of its
+        // sleeps waiting for that lock in `free`).
+        // Large batches are freed by a task on the Tokio thread instead: held
+        // until the reader's next push, they would stay allocated for as long
+        // as the socket is idle. Tiny ones are freed here (GIVE_BACK_MIN).
+        let (mut text_bytes, mut frames) = (0, false);
+        for ev in &events {
+            match ev {
+                InboundEvent::Text(t) => text_bytes += t.len(),
+                InboundEvent::Session(ev) => {
+                    if let Some(frame) = super::events::frame_of(ev) {
+                        text_bytes += frame.len();
+                        frames = true;
+                    }
+                }
+                _ => {}
             }
+        }
+        // Gateway events go back even a few at a time: each is a boxed
+        // event the Tokio thread allocated, and a stream of them arrives in
+        // batches of any size.
+        let enough = events.len() >= GIVE_BACK_MIN || frames;
+        match &val.inbox {
+            Some(inbox) if enough && text_bytes <= GIVE_BACK_MAX => inbox.give_back(events),
+            Some(_) if enough => drop(crate::runtime::handle().spawn(async move { drop(events) })),
             _ => drop(events),
         }
         if (out.len as usize) < capacity {

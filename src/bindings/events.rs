@@ -250,8 +250,17 @@ pub(crate) unsafe fn event(env: sys::napi_env, ev: Event) -> napi::Result<sys::n
     Ok(o.obj)
 }
 
+/// The frame text a session event crosses as, if it is a gateway event
+/// (which JS receives as that string, see the module docs).
+pub(crate) fn frame_of(ev: &Event) -> Option<&str> {
+    match ev {
+        Event::Gateway(GatewayEvent::Event { frame, .. }) => Some(frame.as_str()),
+        _ => None,
+    }
+}
+
 /// A frame's JSON text as a JS string (Latin-1 when ASCII: a plain copy).
-unsafe fn frame_text(env: sys::napi_env, text: &str) -> napi::Result<sys::napi_value> {
+pub(crate) unsafe fn frame_text(env: sys::napi_env, text: &str) -> napi::Result<sys::napi_value> {
     let mut v = ptr::null_mut();
     let (p, len) = (text.as_ptr().cast(), text.len() as isize);
     check_status!(unsafe {

@@ -172,9 +172,16 @@ unsafe extern "C" fn deliver(
     let d = unsafe { &*(context as *const Dispatcher) };
     // Reset first: a socket that wakes from here on requests the next round.
     d.scheduled.store(false, Ordering::Release);
-    let ready = std::mem::take(&mut *d.ready.lock().unwrap());
-    for slot in ready {
+    let mut ready = std::mem::take(&mut *d.ready.lock().unwrap());
+    for slot in ready.drain(..) {
         unsafe { slot.deliver(env) };
+    }
+    // The emptied list goes back for the next round, so that its memory is
+    // not freed here and allocated again by the Tokio thread (frees across
+    // threads contend on the allocator's arena lock).
+    let mut queued = d.ready.lock().unwrap();
+    if queued.capacity() == 0 {
+        *queued = ready;
     }
 }
 
