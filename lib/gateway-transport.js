@@ -12,13 +12,12 @@
 //   colon-separated pairs, with an optional `sha256:` prefix (normalized to
 //   lowercase hex). It needs wss://, and replaces CA verification.
 
-const net = require('node:net')
-
 /** Whether plaintext to `hostname` (as URL.hostname gives it) stays private. */
 function privateHost(hostname) {
   const host = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase()
   if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.ts.net')) return true
-  const kind = net.isIP(host)
+  // node:net loads here, on first use: it is not loaded at Node's start.
+  const kind = require('node:net').isIP(host)
   if (kind === 4) {
     const [a, b] = host.split('.').map(Number)
     return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) ||

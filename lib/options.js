@@ -22,7 +22,8 @@
 
 const { DeviceIdentity } = require('../native.js')
 const { NETWORK_KEYS, networkOptions } = require('./network.js')
-const { checkPlaintext, normalizeFingerprint } = require('./gateway-transport.js')
+// gateway-transport.js loads with the first GatewayClient (gatewayOptions).
+const gatewayTransport = () => require('./gateway-transport.js')
 
 const DEFAULT_GATEWAY_URL = 'ws://127.0.0.1:18789'
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
@@ -569,13 +570,14 @@ function gatewayOptions(options) {
   const headers = headerPairs(r)
   if (headers.length) n.headers = headers
   if (values.tlsFingerprint !== undefined && values.tlsFingerprint !== null) {
-    n.tlsFingerprint = normalizeFingerprint(values.tlsFingerprint)
+    n.tlsFingerprint = gatewayTransport().normalizeFingerprint(values.tlsFingerprint)
     if (!n.tlsFingerprint) {
       throw r.error('tlsFingerprint', `must be the SHA-256 of the gateway's certificate: 64 hex digits, or 32 colon-separated pairs, optionally prefixed sha256: (as openssl x509 -noout -fingerprint -sha256 prints it), got ${show(values.tlsFingerprint)}`)
     }
   }
   const allowPlaintext = values.allowPlaintext
   if (allowPlaintext !== undefined && typeof allowPlaintext !== 'boolean') throw r.error('allowPlaintext', `must be a boolean, got ${show(allowPlaintext)}`)
+  const { checkPlaintext } = gatewayTransport()
   const transport = (u) => checkPlaintext(u, allowPlaintext === true, Boolean(n.tlsFingerprint))
   if (!urlFn) transport(url)
   n.network = networkOptions(values, (name, message) => optionError(cls, name, message))
