@@ -13,8 +13,9 @@
 //! peer no longer, so a peer that stops reading cannot hold the connection
 //! open. When the server breaks the protocol, the reader lets the consumer
 //! handle the messages that came before the bad frame ([`Inbox::settle`]),
-//! so that answers to them are written before the close frame. `wasClean`
-//! is true once both close frames were exchanged, however TCP then ends.
+//! so that answers to them are written before the close frame. A close is
+//! clean ([`CloseInfo::was_clean`]) once both close frames were exchanged,
+//! however TCP then ends.
 //! The connection ends with a [`CloseInfo`] that says who closed it and why,
 //! and hands back every message that was accepted but never written.
 
