@@ -292,6 +292,13 @@ export interface ReconnectingWebSocketOptions extends Omit<WebSocketOptions, 'he
    * `"ready failed: <message>"`, and the attempt counts as failed.
    */
   ready?: (socket: ReconnectingWebSocket) => Promise<void> | void
+  /**
+   * How long the `ready` step may take per connection, in ms (default 30000; 0: no limit).
+   * When it runs out, an `error` event fires (`error.code` `'CLAWSOCK_READY_TIMEOUT'`), the
+   * connection is closed with 1011 `"ready timed out after <ms> ms"`, the attempt counts as
+   * failed, and the step's later answer is ignored. Only with `ready`.
+   */
+  readyTimeout?: number
 }
 
 /** Why a ReconnectingWebSocket stopped for good. */

@@ -405,6 +405,8 @@ export interface NativeReconnectOptions {
    * queue holds and the connection does not count as opened.
    */
   appReady?: boolean
+  /** ms the ready step may take per connection (0: no limit; default 30000) */
+  readyTimeout?: number
   /** 0 disables the flapping guard */
   flapThreshold?: number
   /** ms */

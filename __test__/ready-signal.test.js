@@ -159,6 +159,46 @@ test('ready: a ready function that rejects closes that connection with 1011 and 
   assert.deepEqual(srv.received, [], 'nothing was sent: the queue held')
 })
 
+test('ready: a ready step that never answers times out after readyTimeout: error, 1011, a failed attempt; its late answer is ignored', async (t) => {
+  const srv = await startAuthServer('ack')
+  t.after(() => srv.stop())
+  // The first connection's step answers right after its timeout is reported
+  // (before that connection's close completes); later ones never answer.
+  let answerFirst
+  const firstAnswered = new Promise((resolve) => (answerFirst = resolve))
+  let calls = 0
+  const rws = new ReconnectingWebSocket(srv.url, {
+    reconnect: backoff,
+    readyTimeout: 50,
+    ready: () => (++calls === 1 ? firstAnswered : new Promise(() => {})),
+  })
+  t.after(() => rws.close())
+  const errors = []
+  const closes = []
+  let readies = 0
+  rws.addEventListener('error', (e) => errors.push(e))
+  rws.addEventListener('close', (e) => closes.push(e.code))
+  rws.addEventListener('ready', () => readies++)
+  rws.addEventListener('error', () => answerFirst(), { once: true })
+  rws.send('held')
+  const events = await reconnects(rws, 2)
+  assert.deepEqual(events.map((e) => e.attempt), [1, 2], 'the backoff grows: each timeout is a failed attempt')
+  assert.deepEqual(events.map((e) => e.code), [1011, 1011])
+  assert.deepEqual(closes, [1011, 1011])
+  assert.equal(errors[0].error.code, 'CLAWSOCK_READY_TIMEOUT')
+  assert.match(errors[0].message, /ready function did not finish within 50 ms \(readyTimeout\).*1011/)
+  assert.deepEqual(srv.closes[0], { code: 1011, reason: 'ready timed out after 50 ms' })
+  assert.equal(readies, 0, 'the first step\'s late answer did not make that (closed) connection ready')
+  assert.deepEqual(srv.received, [], 'nothing was sent: the queue held')
+})
+
+test('ready: readyTimeout is checked, and needs a ready function', () => {
+  assert.throws(() => new ReconnectingWebSocket('ws://127.0.0.1:1', { ready: () => {}, readyTimeout: -1 }),
+    /ReconnectingWebSocket option 'readyTimeout' must be a non-negative number of milliseconds \(0: no limit\), got -1/)
+  assert.throws(() => new ReconnectingWebSocket('ws://127.0.0.1:1', { readyTimeout: 1000 }),
+    /ReconnectingWebSocket option 'readyTimeout' limits the ready step, and there is none/)
+})
+
 test('ready: must be a function', () => {
   assert.throws(() => new ReconnectingWebSocket('ws://127.0.0.1:1', { ready: true }),
     /ReconnectingWebSocket option 'ready' must be a function \(socket\) => Promise<void>/)

@@ -50,7 +50,7 @@ const GATEWAY_STRINGS = ['token', 'password', 'bootstrapToken', 'deviceToken', '
   'deviceFamily', 'displayName', 'instanceId', 'role', 'locale', 'userAgent', 'tokenStorePath']
 const KNOWN = {
   WebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS, 'signal'],
-  ReconnectingWebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS, 'reconnect', 'queue', 'isFinalHandshakeError', 'ready', 'signal'],
+  ReconnectingWebSocket: [...CONNECT_KEYS, ...NETWORK_KEYS, 'reconnect', 'queue', 'isFinalHandshakeError', 'ready', 'readyTimeout', 'signal'],
   GatewayClient: ['url', ...GATEWAY_STRINGS, 'isFinalHandshakeError', 'signal', 'headers', 'origin', 'tlsFingerprint', 'allowPlaintext', 'platform', 'scopes', 'caps', 'identity', 'requestTimeoutMs',
     'connectChallengeTimeoutMs', 'connectTimeoutMs', 'handshakeTimeout', 'maxPayload', 'reconnect',
     'tls', 'ca', 'rejectUnauthorized', 'servername', ...NETWORK_KEYS],
@@ -483,6 +483,13 @@ function readyOption(r) {
   return v
 }
 
+/** `readyTimeout`: ms the ready step may take per connection (0: no limit), or undefined (30 s). */
+function readyTimeoutOption(r, ready) {
+  const v = r.ms('readyTimeout', { allowZero: true, what: 'a non-negative number of milliseconds (0: no limit)' })
+  if (v !== undefined && !ready) throw r.error('readyTimeout', 'limits the ready step, and there is none: pass a ready function too, or leave readyTimeout out')
+  return v
+}
+
 /**
  * ReconnectingWebSocket: the NativeConnectOptions (`connect`), the
  * NativeReconnectOptions (`reconnect`, with the queue's) and the finalCodes
@@ -501,6 +508,7 @@ function reconnectingOptions(options, protocols, { askTarget = false } = {}) {
     askHandshake: isFinal ? true : undefined,
     askTarget: askTarget || headersFn ? true : undefined,
     appReady: ready ? true : undefined,
+    readyTimeout: readyTimeoutOption(new Reader(cls, o), ready),
   })
   const signal = signalOption(new Reader(cls, o))
   return { connect: connectOptions(cls, o, protocols), reconnect: native, predicate, isFinal, headersFn, ready, signal }

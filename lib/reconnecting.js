@@ -13,7 +13,9 @@
 // ready function runs for each connection; until it resolves, the send queue
 // holds and the connection does not count as opened (the backoff does not
 // reset); then 'ready' follows. If it rejects, that connection is closed
-// with 1011 and the attempt counts as failed. Connections are numbered by
+// with 1011 and the attempt counts as failed; so it is if it has not answered
+// within readyTimeout (30 s unless set; Rust keeps that deadline and reports
+// an error of kind 'ready-timeout'). Connections are numbered by
 // their 'open' events, here and in Rust (src/session/ready.rs), so a late
 // answer never applies to the next connection. Without the option, 'ready'
 // follows 'open' at once.
@@ -137,6 +139,8 @@ class ReconnectingWebSocket extends EventTarget {
   #originOption
   #targetError = null
   #readyFn = null
+  /** The connection whose ready step timed out (its answer is ignored). */
+  #readyTimedOut = 0
   #conn = 0 // 'open' events so far: the current connection's number
   #unwatch = null // removes the `signal` listener
   #terminal = null
@@ -354,6 +358,9 @@ class ReconnectingWebSocket extends EventTarget {
           // Whether this failed upgrade stops reconnecting by default.
           error.finalByDefault = ev.finalByDefault
         }
+        // The ready step ran out of time (readyTimeout): its answer, if it
+        // ever comes, no longer counts.
+        if (ev.kind === 'ready-timeout') this.#readyTimedOut = this.#conn
         this.dispatchEvent(new ErrorEvent('error', { message: ev.message, error }))
         if (ev.verdict) this.#native.decide(this.#isFinalHandshakeError(error))
         break
@@ -409,8 +416,9 @@ class ReconnectingWebSocket extends EventTarget {
     } catch (err) {
       failure = err instanceof Error ? err : new Error(String(err))
     }
-    // That connection has ended (or close() was called): nothing to say.
-    if (conn !== this.#conn || this.#state !== 'open') return
+    // That connection has ended (or close() was called), or the step ran
+    // out of time: nothing to say.
+    if (conn !== this.#conn || this.#state !== 'open' || conn === this.#readyTimedOut) return
     if (failure) {
       const message = `clawsock: the ready function failed (${failure.message}); this connection is closed with 1011 and the attempt counts as failed`
       this.dispatchEvent(new ErrorEvent('error', { message, error: failure }))

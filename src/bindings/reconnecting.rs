@@ -49,6 +49,8 @@ pub struct NativeReconnectOptions {
     /// JS says when each connection is ready (`markReady`); until then the
     /// queue holds and the connection does not count as opened.
     pub app_ready: Option<bool>,
+    /// ms the ready step may take per connection (0: no limit; default 30000)
+    pub ready_timeout: Option<f64>,
     /// 0 disables the flapping guard
     pub flap_threshold: Option<f64>,
     /// ms
@@ -170,7 +172,12 @@ impl NativeReconnectingWebSocket {
     ) -> Result<Self> {
         let connect = options.unwrap_or_default().into_core();
         let reconnect = reconnect.unwrap_or_default();
-        let proto = AppReady::new(reconnect.app_ready.unwrap_or(false));
+        let ready_timeout = match reconnect.ready_timeout {
+            Some(0.0) => None,
+            Some(t) => Some(ms(t)),
+            None => Some(crate::session::ready::DEFAULT_READY_TIMEOUT),
+        };
+        let proto = AppReady::new(reconnect.app_ready.unwrap_or(false), ready_timeout);
         let cfg = reconnect.into_core(url, connect)?;
         Ok(NativeReconnectingWebSocket {
             native: NativeSession::start(&env, cfg, proto, &on_batch)?,
