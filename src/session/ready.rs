@@ -166,16 +166,7 @@ mod tests {
     fn a_late_answer_is_not_applied_to_the_next_connection() {
         let mut p = AppReady::new(true, None);
         opened(&mut p);
-        let close = CloseInfo {
-            code: 1006,
-            reason: String::new(),
-            was_clean: false,
-            by_server: true,
-            error: None,
-            unsent: Vec::new(),
-            uptime: std::time::Duration::ZERO,
-        };
-        p.on_closed(&close, Instant::now(), &mut Vec::new());
+        p.on_closed(&closed(), Instant::now(), &mut Vec::new());
         opened(&mut p);
         let mut out = Vec::new();
         p.mark_ready(1, &mut out);
