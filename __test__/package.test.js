@@ -50,8 +50,15 @@ test('the main entry loads only what WebSocket needs; the other clients load on 
     const m = require('./index.js')
     const before = loaded()
     const names = [typeof m.WebSocket, typeof m.GatewayClient, typeof m.ReconnectingWebSocket, typeof m.DeviceIdentity]
-    console.log(JSON.stringify({ before, after: loaded(), names, keys: Object.keys(m) }))`])
-  const { before, after, names, keys } = JSON.parse(out)
+    // Once used, a lazy name is a plain writable property, as before; one
+    // assigned before its first use keeps what was assigned.
+    const d = Object.getOwnPropertyDescriptor(m, 'GatewayClient')
+    const plain = 'value' in d && d.writable && d.enumerable
+    m.GatewayError = 'stub'
+    console.log(JSON.stringify({ before, after: loaded(), names, keys: Object.keys(m), plain, stub: m.GatewayError }))`])
+  const { before, after, names, keys, plain, stub } = JSON.parse(out)
+  assert.equal(plain, true)
+  assert.equal(stub, 'stub')
   assert.ok(before.includes('lib/websocket.js'))
   for (const f of ['lib/gateway.js', 'lib/reconnecting.js', 'lib/gateway-transport.js']) assert.ok(!before.includes(f), `${f} is not loaded by require('clawsock')`)
   assert.ok(after.includes('lib/gateway.js') && after.includes('lib/reconnecting.js'))
