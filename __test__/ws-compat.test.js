@@ -64,7 +64,7 @@ test('the module is the class, with ws\'s statics and constants', async () => {
   assert.equal(esm.WebSocket, WebSocket)
   assert.equal(esm.createWebSocketStream, createWebSocketStream)
   // The main entry is unchanged, and every one of its names imports by
-  // name from ESM too (Node's CommonJS lexer sees them all).
+  // name from ESM too (index.mjs).
   const main = require('clawsock')
   assert.equal(typeof main.WebSocket, 'function')
   const mainEsm = await import('clawsock')

@@ -101,9 +101,10 @@ function proxyCa(ca, fail) {
   })
 }
 
-/** The `proxy` option as { url, ca } (url: URL string, URL, false, 'env' or undefined). */
+/** `proxyOption` for an absent `proxy` (read only, shared). */
 const NO_PROXY_OPTION = Object.freeze({ url: undefined, ca: Object.freeze([]) })
 
+/** The `proxy` option as { url, ca } (url: URL string, URL, false, 'env' or undefined). */
 function proxyOption(v, fail) {
   if (v === undefined || v === null) return NO_PROXY_OPTION
   if (v === false || v === 'env' || typeof v === 'string' || v instanceof URL) return { url: v, ca: [] }
@@ -172,14 +173,14 @@ function proxyPlan(option, fail, env = process.env) {
   return undefined
 }
 
+const BOOLEAN_NETWORK_OPTIONS = ['autoSelectFamily', 'followRedirects']
+
 /**
  * Checks the network options in `o` (an options object) and returns the
  * native `network` object. `fail(name, message)` makes the caller's
  * TypeError. Reads the environment (see proxyPlan). Unknown and unsupported
  * top-level keys (`agent`, misspellings) are lib/options.js's business.
  */
-const BOOLEAN_NETWORK_OPTIONS = ['autoSelectFamily', 'followRedirects']
-
 function networkOptions(o, fail) {
   const n = {}
   for (const k of BOOLEAN_NETWORK_OPTIONS) {

@@ -210,10 +210,10 @@ function renamed(cls, obj, prefix, aliases) {
   return { values, labels }
 }
 
-/** A nested object clawsock owns (`reconnect`, `queue`, `tls`): every key must be known. */
-/** What `renamed` gives for an absent object (read only, shared). */
+/** What `nested` gives for an absent object (read only, shared). */
 const ABSENT = Object.freeze({ values: Object.freeze({}), labels: Object.freeze({}) })
 
+/** A nested object clawsock owns (`reconnect`, `queue`, `tls`): every key must be known. */
 function nested(cls, obj, prefix, allowed, { aliases = {}, cannot = {} } = {}) {
   if (obj === undefined || obj === null) return ABSENT
   if (typeof obj !== 'object' || Array.isArray(obj)) {
@@ -334,6 +334,11 @@ function maxPayload(r) {
   return r.number('maxPayload', { minExclusive: true, what: 'a positive number of bytes' })
 }
 
+/** `top[k]` if given, else `nested[k]`. */
+function topOrNested(top, nested, k) {
+  return top[k] !== undefined ? top[k] : nested[k]
+}
+
 /**
  * `tls: { ca, rejectUnauthorized, servername }`, or the same three at the top
  * level as ws takes them (not both for one setting). Native: ca (PEM strings),
@@ -344,24 +349,25 @@ function tlsOptions(r) {
   if (tls !== undefined && tls !== null && (typeof tls !== 'object' || Array.isArray(tls))) {
     throw r.error('tls', 'must be an object like { ca, rejectUnauthorized, servername }')
   }
-  let { values } = nested(r.cls, tls, 'tls', TLS_KEYS, { cannot: TLS_CANNOT })
+  const nestedValues = nested(r.cls, tls, 'tls', TLS_KEYS, { cannot: TLS_CANNOT }).values
   for (const k of TLS_KEYS) {
-    if (r.values[k] === undefined) continue
-    if (values[k] !== undefined) throw r.error(k, `was given twice, also as 'tls.${k}': pass only one`)
-    if (values === ABSENT.values) values = {} // the shared empty one is read only
-    values[k] = r.values[k]
+    if (r.values[k] !== undefined && nestedValues[k] !== undefined) throw r.error(k, `was given twice, also as 'tls.${k}': pass only one`)
   }
+  // Each setting from wherever it was given (at most one place).
+  const ca = topOrNested(r.values, nestedValues, 'ca')
+  const rejectUnauthorized = topOrNested(r.values, nestedValues, 'rejectUnauthorized')
+  const servername = topOrNested(r.values, nestedValues, 'servername')
   const out = {}
-  if (values.ca !== undefined) {
-    const list = Array.isArray(values.ca) ? values.ca : [values.ca]
+  if (ca !== undefined) {
+    const list = Array.isArray(ca) ? ca : [ca]
     out.ca = list.map((c, i) => {
       if (typeof c === 'string') return c
       if (c instanceof Uint8Array) return Buffer.from(c).toString('utf8')
       throw r.error(`tls.ca[${i}]`, 'must be a PEM string or Buffer')
     })
   }
-  if (values.rejectUnauthorized !== undefined) out.rejectUnauthorized = Boolean(values.rejectUnauthorized)
-  if (values.servername !== undefined) out.servername = String(values.servername)
+  if (rejectUnauthorized !== undefined) out.rejectUnauthorized = Boolean(rejectUnauthorized)
+  if (servername !== undefined) out.servername = String(servername)
   return out
 }
 
@@ -542,6 +548,7 @@ function gatewayOptions(options) {
   const raw = topLevel(cls, options)
   const { values, labels } = renamed(cls, raw, '', GATEWAY_ALIASES)
   const r = new Reader(cls, values, '', labels)
+  const { checkPlaintext, normalizeFingerprint } = gatewayTransport()
   // url and token may be functions, called before every attempt (fresh
   // credentials); the first attempt's URL then comes from the function too.
   const urlFn = fn(r, 'url')
@@ -578,14 +585,13 @@ function gatewayOptions(options) {
   const headers = headerPairs(r)
   if (headers.length) n.headers = headers
   if (values.tlsFingerprint !== undefined && values.tlsFingerprint !== null) {
-    n.tlsFingerprint = gatewayTransport().normalizeFingerprint(values.tlsFingerprint)
+    n.tlsFingerprint = normalizeFingerprint(values.tlsFingerprint)
     if (!n.tlsFingerprint) {
       throw r.error('tlsFingerprint', `must be the SHA-256 of the gateway's certificate: 64 hex digits, or 32 colon-separated pairs, optionally prefixed sha256: (as openssl x509 -noout -fingerprint -sha256 prints it), got ${show(values.tlsFingerprint)}`)
     }
   }
   const allowPlaintext = values.allowPlaintext
   if (allowPlaintext !== undefined && typeof allowPlaintext !== 'boolean') throw r.error('allowPlaintext', `must be a boolean, got ${show(allowPlaintext)}`)
-  const { checkPlaintext } = gatewayTransport()
   const transport = (u) => checkPlaintext(u, allowPlaintext === true, Boolean(n.tlsFingerprint))
   if (!urlFn) transport(url)
   n.network = networkOptions(values, (name, message) => optionError(cls, name, message))

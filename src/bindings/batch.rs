@@ -3,8 +3,9 @@
 //!
 //! Text messages become JS strings, binary messages become Buffers over the
 //! received bytes (never copied: the Buffer keeps the Rust allocation alive
-//! and frees it when collected), session events become plain objects
-//! (`events.rs`).
+//! and frees it when collected), session events become plain objects, or a
+//! gateway event its frame's text (`events.rs`). What is copied goes back
+//! to the Tokio thread to be freed (see the end of `to_napi_value`).
 //! Large ASCII texts become external strings over the received bytes, where
 //! the runtime has them ([`external_text`]).
 //!
@@ -41,8 +42,8 @@ const RUN_BYTES_MAX: usize = 64 * 1024;
 /// to be freed with its next push (see [`Inbox::give_back`]); larger ones
 /// are freed by a task on the Tokio thread at once.
 const GIVE_BACK_MAX: usize = 1024 * 1024;
-/// Smaller batches (e.g. one reply at a time) are freed here: a few small
-/// frees cost less than the hand-over.
+/// Smaller batches of texts (e.g. one reply at a time) are freed here: a
+/// few small frees cost less than the hand-over.
 const GIVE_BACK_MIN: usize = 8;
 
 /// The events taken from an [`Inbox`] in one wake-up.
@@ -236,6 +237,9 @@ impl ToNapiValue for Batch {
         let mut joined: Vec<u8> = Vec::new();
         let mut lens: Vec<u16> = Vec::new();
         let mut events = val.events;
+        // What stays in `events` after the crossing (copied, not moved):
+        // text bytes, and whether any session event does.
+        let (mut kept_bytes, mut kept_session) = (0, false);
         let mut i = 0;
         while i < events.len() {
             let value = match &events[i] {
@@ -295,10 +299,12 @@ impl ToNapiValue for Batch {
                     })?;
                     out.push(l)?;
                     out.push(unsafe { js_string(env, &joined, ascii)? })?;
+                    kept_bytes += run_bytes;
                     continue;
                 }
                 InboundEvent::Text(t) if !external_text::suits(t.as_bytes()) => {
                     let b = t.as_bytes();
+                    kept_bytes += b.len();
                     unsafe { js_string(env, b, b.is_ascii())? }
                 }
                 InboundEvent::Sent { id, bytes, notify } => unsafe {
@@ -309,24 +315,26 @@ impl ToNapiValue for Batch {
                     i += 1;
                     continue;
                 }
-                // A gateway event's frame is copied into a JS string; the
-                // event stays in the batch, to be freed with the texts.
-                InboundEvent::Session(ev) if let Some(text) = super::events::frame_of(ev) => unsafe {
-                    super::events::frame_text(env, text)?
-                },
+                InboundEvent::Session(ev) => {
+                    // Copied into JS; the event stays, to be freed with the texts.
+                    kept_bytes += super::events::frame_of(ev).map_or(0, str::len);
+                    kept_session = true;
+                    unsafe { super::events::event(env, ev)? }
+                }
                 _ => {
                     // Moved into JS; a marker (no allocation) stays behind.
                     match std::mem::replace(&mut events[i], InboundEvent::Sync) {
                         InboundEvent::Text(t) => unsafe { external_text::create(env, t.into())? },
                         InboundEvent::Binary(b) => unsafe { js_buffer(env, b)? },
-                        InboundEvent::Session(ev) => unsafe { super::events::event(env, *ev)? },
                         InboundEvent::Ping(b) => unsafe {
                             super::events::control_frame(env, "ping", js_buffer(env, b)?)?
                         },
                         InboundEvent::Pong(b) => unsafe {
                             super::events::control_frame(env, "pong", js_buffer(env, b)?)?
                         },
-                        InboundEvent::Sent { .. } | InboundEvent::Sync => {
+                        InboundEvent::Sent { .. }
+                        | InboundEvent::Sync
+                        | InboundEvent::Session(_) => {
                             unreachable!("handled above")
                         }
                     }
@@ -335,33 +343,17 @@ impl ToNapiValue for Batch {
             out.push(value)?;
             i += 1;
         }
-        // The texts and gateway event frames were copied into JS strings;
-        // their buffers are freed by the reader's thread, which allocated
-        // them (cross-thread frees contend on the allocator's arena lock:
-        // with a gateway event stream, the JS thread spent most of its
-        // sleeps waiting for that lock in `free`).
-        // Large batches are freed by a task on the Tokio thread instead: held
-        // until the reader's next push, they would stay allocated for as long
-        // as the socket is idle. Tiny ones are freed here (GIVE_BACK_MIN).
-        let (mut text_bytes, mut frames) = (0, false);
-        for ev in &events {
-            match ev {
-                InboundEvent::Text(t) => text_bytes += t.len(),
-                InboundEvent::Session(ev) => {
-                    if let Some(frame) = super::events::frame_of(ev) {
-                        text_bytes += frame.len();
-                        frames = true;
-                    }
-                }
-                _ => {}
-            }
-        }
-        // Gateway events go back even a few at a time: each is a boxed
-        // event the Tokio thread allocated, and a stream of them arrives in
-        // batches of any size.
-        let enough = events.len() >= GIVE_BACK_MIN || frames;
+        // What was copied (texts, session events) is freed on the Tokio
+        // thread, which allocated it: frees across threads contend on the
+        // allocator's arena lock (with a gateway event stream, the JS thread
+        // spent most of its sleeps waiting for that lock in `free`). Up to
+        // GIVE_BACK_MAX it goes back to the reader, to be freed with its next
+        // push; more is freed by a task at once, so that an idle socket does
+        // not hold it. Tiny batches of texts are freed here (GIVE_BACK_MIN);
+        // session events go back even one at a time (each is a box).
+        let enough = events.len() >= GIVE_BACK_MIN || kept_session;
         match &val.inbox {
-            Some(inbox) if enough && text_bytes <= GIVE_BACK_MAX => inbox.give_back(events),
+            Some(inbox) if enough && kept_bytes <= GIVE_BACK_MAX => inbox.give_back(events),
             Some(_) if enough => drop(crate::runtime::handle().spawn(async move { drop(events) })),
             _ => drop(events),
         }

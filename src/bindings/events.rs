@@ -155,21 +155,22 @@ pub(crate) unsafe fn control_frame(
     Ok(o.obj)
 }
 
-/// A session event as JS.
-pub(crate) unsafe fn event(env: sys::napi_env, ev: Event) -> napi::Result<sys::napi_value> {
-    let o = match ev {
+/// A session event as JS (by reference: the event stays with the batch,
+/// which goes back to the Tokio thread to be freed, see `batch.rs`).
+pub(crate) unsafe fn event(env: sys::napi_env, ev: &Event) -> napi::Result<sys::napi_value> {
+    let o = match *ev {
         Event::Open {
-            protocol,
-            extensions,
-            headers,
+            ref protocol,
+            ref extensions,
+            ref headers,
         } => {
             let o = Obj::new(env, "open")?;
-            o.str(c"protocol", &protocol)?
-                .str(c"extensions", &extensions)?
-                .json(c"rawHeaders", raw_headers(&headers))?;
+            o.str(c"protocol", protocol)?
+                .str(c"extensions", extensions)?
+                .json(c"rawHeaders", raw_headers(headers))?;
             o
         }
-        Event::Error(e) => {
+        Event::Error(ref e) => {
             let o = Obj::new(env, "error")?;
             o.str(c"message", &e.message)?
                 .str(c"kind", e.kind)?
@@ -186,7 +187,7 @@ pub(crate) unsafe fn event(env: sys::napi_env, ev: Event) -> napi::Result<sys::n
         }
         Event::Close {
             code,
-            reason,
+            ref reason,
             was_clean,
             by_server,
             settled_through,
@@ -194,7 +195,7 @@ pub(crate) unsafe fn event(env: sys::napi_env, ev: Event) -> napi::Result<sys::n
         } => {
             let o = Obj::new(env, "close")?;
             o.num(c"code", code.into())?
-                .str(c"reason", &reason)?
+                .str(c"reason", reason)?
                 .bool(c"wasClean", was_clean)?
                 .bool(c"byServer", by_server)?
                 .opt_num(c"settledThrough", settled_through.map(|s| s as f64))?
@@ -205,7 +206,7 @@ pub(crate) unsafe fn event(env: sys::napi_env, ev: Event) -> napi::Result<sys::n
             attempt,
             delay,
             code,
-            reason,
+            ref reason,
             retry_after,
         } => {
             let o = Obj::new(env, "reconnecting")?;
@@ -222,8 +223,8 @@ pub(crate) unsafe fn event(env: sys::napi_env, ev: Event) -> napi::Result<sys::n
             o
         }
         Event::Terminal {
-            terminal: t,
-            unsent,
+            terminal: ref t,
+            ref unsent,
         } => {
             let o = Obj::new(env, "terminal")?;
             o.num(c"code", t.code.into())?
@@ -242,16 +243,17 @@ pub(crate) unsafe fn event(env: sys::napi_env, ev: Event) -> napi::Result<sys::n
             }
             o
         }
-        Event::Gateway(GatewayEvent::Event { frame, .. }) => {
+        Event::Gateway(GatewayEvent::Event { ref frame, .. }) => {
             return unsafe { frame_text(env, frame.as_str()) };
         }
-        Event::Gateway(g) => gateway(env, g)?,
+        Event::Gateway(ref g) => gateway(env, g)?,
     };
     Ok(o.obj)
 }
 
 /// The frame text a session event crosses as, if it is a gateway event
-/// (which JS receives as that string, see the module docs).
+/// (which JS receives as that string, see the module docs): what the event
+/// keeps allocated besides its box.
 pub(crate) fn frame_of(ev: &Event) -> Option<&str> {
     match ev {
         Event::Gateway(GatewayEvent::Event { frame, .. }) => Some(frame.as_str()),
@@ -260,7 +262,7 @@ pub(crate) fn frame_of(ev: &Event) -> Option<&str> {
 }
 
 /// A frame's JSON text as a JS string (Latin-1 when ASCII: a plain copy).
-pub(crate) unsafe fn frame_text(env: sys::napi_env, text: &str) -> napi::Result<sys::napi_value> {
+unsafe fn frame_text(env: sys::napi_env, text: &str) -> napi::Result<sys::napi_value> {
     let mut v = ptr::null_mut();
     let (p, len) = (text.as_ptr().cast(), text.len() as isize);
     check_status!(unsafe {
@@ -273,8 +275,8 @@ pub(crate) unsafe fn frame_text(env: sys::napi_env, text: &str) -> napi::Result<
     Ok(v)
 }
 
-fn gateway(env: sys::napi_env, ev: GatewayEvent) -> napi::Result<Obj> {
-    let o = match ev {
+fn gateway(env: sys::napi_env, ev: &GatewayEvent) -> napi::Result<Obj> {
+    let o = match *ev {
         GatewayEvent::State(s) => {
             let o = Obj::new(env, "state")?;
             o.str(c"state", s.as_str())?;
@@ -285,7 +287,7 @@ fn gateway(env: sys::napi_env, ev: GatewayEvent) -> napi::Result<Obj> {
             max_payload,
             tick_interval_ms,
             state_version,
-            payload,
+            ref payload,
         } => {
             let o = Obj::new(env, "hello")?;
             o.num(c"protocol", protocol.into())?
@@ -296,26 +298,26 @@ fn gateway(env: sys::napi_env, ev: GatewayEvent) -> napi::Result<Obj> {
             o
         }
         GatewayEvent::Response {
-            id,
+            ref id,
             ok,
             accepted,
-            payload,
-            error,
+            ref payload,
+            ref error,
         } => {
             let o = Obj::new(env, "res")?;
-            o.str(c"id", &id)?
+            o.str(c"id", id)?
                 .bool(c"ok", ok)?
                 .bool(c"accepted", accepted)?
-                .text(c"payload", &payload)?
-                .text(c"error", &error)?;
+                .text(c"payload", payload)?
+                .text(c"error", error)?;
             o
         }
         GatewayEvent::Event { .. } => {
             unreachable!("an event crosses as its frame's text (see `event`)")
         }
-        GatewayEvent::Reject { id, error } => {
+        GatewayEvent::Reject { ref id, ref error } => {
             let o = Obj::new(env, "reject")?;
-            o.str(c"id", &id)?.json(c"error", gateway_error(&error))?;
+            o.str(c"id", id)?.json(c"error", gateway_error(error))?;
             o
         }
         GatewayEvent::Seq(s) => {
@@ -348,13 +350,13 @@ fn gateway(env: sys::napi_env, ev: GatewayEvent) -> napi::Result<Obj> {
         }
         GatewayEvent::Disconnected {
             code,
-            reason,
+            ref reason,
             by_server,
             after_hello,
         } => {
             let o = Obj::new(env, "disconnected")?;
             o.num(c"code", code.into())?
-                .str(c"reason", &reason)?
+                .str(c"reason", reason)?
                 .bool(c"byServer", by_server)?
                 .str(
                     c"phase",
@@ -368,19 +370,19 @@ fn gateway(env: sys::napi_env, ev: GatewayEvent) -> napi::Result<Obj> {
         }
         GatewayEvent::Paused {
             code,
-            reason,
-            detail_code,
-            message,
-            next_step,
-            error,
+            ref reason,
+            ref detail_code,
+            ref message,
+            ref next_step,
+            ref error,
         } => {
             let o = Obj::new(env, "paused")?;
             o.num(c"code", code.into())?
-                .str(c"reason", &reason)?
-                .str(c"detailCode", &detail_code)?
-                .str(c"message", &message)?
-                .str(c"nextStep", &next_step)?
-                .json(c"error", gateway_error(&error))?;
+                .str(c"reason", reason)?
+                .str(c"detailCode", detail_code)?
+                .str(c"message", message)?
+                .str(c"nextStep", next_step)?
+                .json(c"error", gateway_error(error))?;
             o
         }
     };

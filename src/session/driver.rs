@@ -409,9 +409,9 @@ async fn attempt<P: Protocol>(inner: &Inner<P>) -> Step {
     // The intercepting path is boxed: passed by value, `running` would
     // otherwise take its space twice in every session's task, including the
     // plain sockets that never take this path (about 2 KiB per connection).
-    // A protocol that does not intercept but has a deadline while open (a
-    // ready step with a timeout) has it served while the connection runs;
-    // boxed for the same reason.
+    // A protocol that does not intercept but set a deadline on open (a
+    // ready step with a timeout) has it served while the connection runs
+    // (see `Protocol::on_deadline`); boxed for the same reason.
     let timed = frames.is_none() && inner.lock().proto.next_deadline().is_some();
     let close = match &frames {
         Some(f) => Box::pin(run_intercepted(inner, running, &inbox, f)).await,

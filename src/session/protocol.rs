@@ -108,7 +108,10 @@ pub trait Protocol: Send + 'static {
     }
 
     /// Called once [`Protocol::next_deadline`] has passed, in every phase
-    /// (dialing, open, waiting to reconnect, paused).
+    /// (dialing, open, waiting to reconnect, paused). While a connection is
+    /// open, a protocol that does not intercept messages is served only if
+    /// it had a deadline when the connection opened ([`Protocol::on_open`]
+    /// sets it, as `AppReady` does): plain sockets keep the lighter path.
     fn on_deadline(&mut self, _now: Instant, _out: &mut Vec<Action>) {}
 
     /// A `Send` action was refused because the connection is closing.
