@@ -198,6 +198,54 @@ test('stateVersion on events: newer counters update the client (max of each), ol
   })
 })
 
+test('listeners: each is called once per event with its arguments; on/off/once during delivery take effect from the next event', async () => {
+  await withFixture({}, async (fx, make) => {
+    const c = make()
+    await c.ready()
+    const calls = []
+    const a = function (payload, ev) { calls.push(['a', payload.n, ev.event, arguments.length, this === c]) }
+    const late = (payload) => calls.push(['late', payload.n])
+    const b = (payload) => {
+      calls.push(['b', payload.n])
+      if (payload.n === 1) {
+        c.off('presence', a) // a was already called for this event
+        c.on('presence', late) // called from the next event on
+      }
+    }
+    const onceFn = (payload) => calls.push(['once', payload.n])
+    c.on('presence', a).on('presence', a) // the same function twice is one listener
+    c.on('presence', b)
+    c.once('presence', onceFn)
+    const states = []
+    c.on('state', (...args) => states.push(args))
+    assert.equal(c.listenerCount('presence'), 3)
+
+    const second = next(c, 'presence', (p) => p.n === 2)
+    await fx.emit('presence', { n: 1 })
+    await fx.emit('presence', { n: 2 })
+    await second
+    assert.deepEqual(calls, [
+      ['a', 1, 'presence', 2, true], ['b', 1], ['once', 1],
+      ['b', 2], ['late', 2],
+    ])
+    assert.equal(c.listenerCount('presence'), 2)
+
+    // off() also removes a once() listener by the function given to it.
+    const never = () => calls.push(['never'])
+    c.once('presence', never)
+    c.off('presence', never)
+    c.off('presence', b).off('presence', late)
+    assert.equal(c.listenerCount('presence'), 0)
+    const third = next(c, 'presence')
+    await fx.emit('presence', { n: 3 })
+    await third
+    assert.equal(calls.length, 5)
+
+    await c.close()
+    assert.deepEqual(states.at(-1), ['closed', 'ready'])
+  })
+})
+
 test('UNAVAILABLE + retryAfterMs (close 1013) shapes the reconnect delay', async () => {
   await withFixture({ reject: { kind: 'unavailable', retryAfterMs: 700, times: 1 } }, async (fx, make) => {
     // A computed backoff would be anywhere in [0, 60000] here; the hint gives [700, 840].

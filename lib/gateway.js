@@ -178,20 +178,23 @@ class GatewayClient {
 
   // ---- events
 
+  // Listeners per name are an array replaced on every on/off (copy on
+  // write), so an emit walks a snapshot without copying it: a listener added
+  // or removed while an event is delivered takes effect from the next one.
   on(name, fn) {
     if (typeof fn !== 'function') throw new TypeError('clawsock: listener must be a function')
-    let set = this.#listeners.get(name)
-    if (!set) this.#listeners.set(name, (set = new Set()))
-    set.add(fn)
+    const list = this.#listeners.get(name)
+    if (!list) this.#listeners.set(name, [fn])
+    else if (!list.includes(fn)) this.#listeners.set(name, [...list, fn])
     return this
   }
 
   off(name, fn) {
-    const set = this.#listeners.get(name)
-    if (set) {
-      set.delete(fn)
-      for (const f of set) if (f.listener === fn) set.delete(f)
-      if (set.size === 0) this.#listeners.delete(name)
+    const list = this.#listeners.get(name)
+    if (list) {
+      const rest = list.filter((f) => f !== fn && f.listener !== fn)
+      if (rest.length === 0) this.#listeners.delete(name)
+      else if (rest.length !== list.length) this.#listeners.set(name, rest)
     }
     return this
   }
@@ -207,16 +210,29 @@ class GatewayClient {
   }
 
   listenerCount(name) {
-    const set = this.#listeners.get(name)
-    return set ? set.size : 0
+    const list = this.#listeners.get(name)
+    return list ? list.length : 0
   }
 
-  #emit(name, ...args) {
-    const set = this.#listeners.get(name)
-    if (!set) return false
-    for (const fn of [...set]) {
+  #emit(name, a) {
+    const list = this.#listeners.get(name)
+    if (!list) return false
+    for (let i = 0; i < list.length; i++) {
       try {
-        fn.apply(this, args)
+        list[i].call(this, a)
+      } catch (err) {
+        reportError(err)
+      }
+    }
+    return true
+  }
+
+  #emit2(name, a, b) {
+    const list = this.#listeners.get(name)
+    if (!list) return false
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i].call(this, a, b)
       } catch (err) {
         reportError(err)
       }
@@ -343,14 +359,14 @@ class GatewayClient {
     const payload = frame.payload
     const e = { event: frame.event, payload, seq: frame.seq, stateVersion: frame.stateVersion }
     this.#emit('event', e)
-    this.#emit(frame.event, payload, e)
+    this.#emit2(frame.event, payload, e)
   }
 
   #setState(state) {
     const prev = this.#state
     if (prev === state) return
     this.#state = state
-    this.#emit('state', state, prev)
+    this.#emit2('state', state, prev)
     if (state === 'ready') {
       for (const w of this.#readyWaiters.splice(0)) w.resolve(this.#hello)
     }
