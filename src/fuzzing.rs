@@ -438,4 +438,49 @@ mod tests {
         }
         assert!(ran > 0, "no corpus under {}", root.display());
     }
+
+    /// The dependency lines of a manifest's `[dependencies]` and
+    /// `[target.*.dependencies]` tables, as `(table, line)`, sorted.
+    fn dependency_lines(manifest: &str) -> Vec<(String, String)> {
+        let mut table = String::new();
+        let mut out = Vec::new();
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                table = line.to_string();
+            } else if table.ends_with("dependencies]")
+                && table != "[build-dependencies]"
+                && !line.is_empty()
+                && !line.starts_with('#')
+            {
+                out.push((table.clone(), line.to_string()));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// fuzz/Cargo.toml builds src/lib.rs as a library of its own (the root
+    /// crate is a cdylib only), so it must list the root's dependencies,
+    /// with the same versions and features, less the Node-API ones.
+    #[test]
+    fn fuzz_manifest_builds_the_same_library() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |p: &str| std::fs::read_to_string(dir.join(p)).unwrap();
+        let root: Vec<_> = dependency_lines(&read("Cargo.toml"))
+            .into_iter()
+            .filter(|(_, l)| !l.starts_with("napi"))
+            .collect();
+        let fuzz: Vec<_> = dependency_lines(&read("fuzz/Cargo.toml"))
+            .into_iter()
+            .filter(|(_, l)| !l.starts_with("libfuzzer-sys"))
+            .collect();
+        assert!(root.len() > 10, "{root:?}");
+        assert_eq!(
+            fuzz, root,
+            "fuzz/Cargo.toml's dependencies differ from Cargo.toml's (less napi): copy the change over"
+        );
+        let fuzz_manifest = read("fuzz/Cargo.toml");
+        assert!(fuzz_manifest.contains("path = \"../src/lib.rs\""));
+        assert!(fuzz_manifest.contains("default = [\"fuzzing\"]"));
+    }
 }
