@@ -1,8 +1,12 @@
 //! The one Tokio runtime shared by every connection in the process.
 //!
-//! It is created on first use and lives for the rest of the process. Its
-//! worker thread is a plain native thread: it never keeps Node's event loop
-//! alive (only a connection's wake-up handle does, and only while it is open).
+//! It is created on first use and lives for the rest of the process. It is
+//! a current-thread runtime driven by one plain native thread,
+//! `clawsock-rt`, which runs every task, the sockets and the timers (a
+//! multi-thread runtime with one worker did the same work, with a second
+//! scheduler's code in the binary). The thread never keeps Node's event loop
+//! alive (only a connection's wake-up handle does, and only while it is
+//! open). DNS lookups run on Tokio's blocking pool.
 //!
 //! **Staying awake after traffic.** A round trip (JS sends, the server
 //! answers, JS gets the answer) wakes the Tokio thread twice: for JS's send
@@ -26,16 +30,25 @@ use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::sync::Notify;
 
 static RUNTIME: Lazy<Runtime> = Lazy::new(|| {
-    Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("clawsock-rt")
+    Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("clawsock: could not start the Tokio runtime (out of threads or memory?)")
 });
 
+/// The thread that drives [`RUNTIME`]: tasks spawned through [`handle`] run
+/// there, and `Handle::block_on` from other threads (the CLI) relies on it
+/// for IO and timers.
+static DRIVER: Lazy<()> = Lazy::new(|| {
+    std::thread::Builder::new()
+        .name("clawsock-rt".into())
+        .spawn(|| RUNTIME.block_on(std::future::pending::<()>()))
+        .expect("clawsock: could not start the Tokio thread");
+});
+
 /// A handle to the shared runtime.
 pub fn handle() -> &'static Handle {
+    Lazy::force(&DRIVER);
     RUNTIME.handle()
 }
 
