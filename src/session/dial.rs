@@ -11,7 +11,6 @@ use tokio::sync::Notify;
 
 use super::driver::{Inner, St, Step, user_closed};
 use super::event::{ErrorEvent, Event, HttpAnswer};
-use super::protocol::Protocol;
 use crate::reconnect::handshake::{explain_final_handshake, wait_after_failure};
 use crate::reconnect::supervisor::Decision;
 use crate::transport::{self, ConnectOptions, Inbox};
@@ -24,9 +23,9 @@ pub(super) type Opened<F> = (F, Arc<Inbox>, Option<Arc<Notify>>);
 /// [`attempt`], so that the dial's state (the target, the options, the TLS
 /// and upgrade futures) is freed once the connection is open instead of
 /// taking space in every session's task for the connection's whole life.
-pub(super) async fn open<P: Protocol>(
-    inner: &Inner<P>,
-) -> Result<Opened<impl Future<Output = transport::CloseInfo> + Send + use<P>>, Step> {
+pub(super) async fn open(
+    inner: &Inner,
+) -> Result<Opened<impl Future<Output = transport::CloseInfo> + Send + use<>>, Step> {
     // 1. Dial: where to (asked of the caller before every attempt, when it
     // supplies fresh credentials), then DNS, TCP, TLS and the upgrade.
     let owned = target(inner).await?;
@@ -90,9 +89,7 @@ pub(super) async fn open<P: Protocol>(
 /// The URL and options of the next attempt, when the caller supplies them
 /// (`ask_target`); `None`: the session's own. A caller that fails to supply
 /// them fails the attempt with its error, as it is.
-async fn target<P: Protocol>(
-    inner: &Inner<P>,
-) -> Result<Option<Arc<(String, ConnectOptions)>>, Step> {
+async fn target(inner: &Inner) -> Result<Option<Arc<(String, ConnectOptions)>>, Step> {
     if !inner.asks.target {
         return Ok(None);
     }
@@ -105,7 +102,7 @@ async fn target<P: Protocol>(
             attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
         });
     }
-    let stop = |st: &St<P>| st.user_closed.is_some() || st.target.is_some();
+    let stop = |st: &St| st.user_closed.is_some() || st.target.is_some();
     inner.serve(std::future::pending::<()>(), stop).await;
     let mut st = inner.lock();
     if st.user_closed.is_some() {
@@ -135,7 +132,7 @@ async fn target<P: Protocol>(
 /// A failed dial: reported, then final (a refusal retrying cannot fix, or
 /// the caller's verdict on it), or retried after the backoff or the
 /// server's `Retry-After`, whichever is longer.
-async fn dial_failed<P: Protocol>(inner: &Inner<P>, e: transport::ConnectError) -> Step {
+async fn dial_failed(inner: &Inner, e: transport::ConnectError) -> Step {
     let ask = inner.asks.handshake;
     if ask {
         inner.lock().verdict = None;
@@ -153,7 +150,7 @@ async fn dial_failed<P: Protocol>(inner: &Inner<P>, e: transport::ConnectError) 
         }),
     }));
     if ask {
-        let stop = |st: &St<P>| st.user_closed.is_some() || st.verdict.is_some();
+        let stop = |st: &St| st.user_closed.is_some() || st.verdict.is_some();
         inner.serve(std::future::pending::<()>(), stop).await;
         final_message = match inner.lock().verdict {
             Some(true) => final_message.or_else(|| {

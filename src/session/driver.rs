@@ -80,7 +80,7 @@ pub(super) struct Asks {
 
 impl SessionConfig {
     /// What the caller decides itself.
-    pub(super) fn asks(&self, proto: &impl Protocol) -> Asks {
+    pub(super) fn asks(&self, proto: &dyn Protocol) -> Asks {
         Asks {
             final_close: self.ask_final,
             handshake: self.ask_handshake,
@@ -92,7 +92,7 @@ impl SessionConfig {
     }
 }
 
-pub(super) struct St<P> {
+pub(super) struct St {
     pub(super) sup: Supervisor,
     pub(super) queue: SendQueue<Outgoing>,
     pub(super) conn: Option<Connection>,
@@ -115,16 +115,18 @@ pub(super) struct St<P> {
     pub(super) verdict: Option<bool>,
     /// What the caller supplied for the next attempt, once it did.
     pub(super) target: Option<Box<Result<Target, String>>>,
-    pub(super) proto: P,
+    /// The application protocol, behind a pointer so that the driver is
+    /// compiled once for every protocol (`Session<P>` downcasts it back).
+    pub(super) proto: Box<dyn Protocol>,
 }
 
 /// A session's shared state. Only what is read after the start is kept:
 /// the supervisor and the send queue hold their own settings.
-pub(super) struct Inner<P> {
+pub(super) struct Inner {
     pub(super) url: String,
     pub(super) asks: Asks,
     pub(super) inbox: Arc<Inbox>,
-    pub(super) st: Mutex<St<P>>,
+    pub(super) st: Mutex<St>,
     /// Something the loop waits on may have changed.
     pub(super) wake: Notify,
 }
@@ -138,7 +140,7 @@ pub fn live_sessions() -> usize {
     LIVE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-impl<P> Drop for Inner<P> {
+impl Drop for Inner {
     fn drop(&mut self) {
         LIVE.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
@@ -147,10 +149,14 @@ impl<P> Drop for Inner<P> {
 pub(super) const USER_CLOSED: &str =
     "Closed by this client (close() was called); not reconnecting.";
 
-impl<P: Protocol> Inner<P> {
+impl Inner {
     /// A session's state before its first dial, or the settings' error.
-    pub(super) fn new(cfg: SessionConfig, proto: P, inbox: Arc<Inbox>) -> Result<Self, String> {
-        let asks = cfg.asks(&proto);
+    pub(super) fn new(
+        cfg: SessionConfig,
+        proto: Box<dyn Protocol>,
+        inbox: Arc<Inbox>,
+    ) -> Result<Self, String> {
+        let asks = cfg.asks(&*proto);
         let sup = Supervisor::new(cfg.supervisor)?;
         LIVE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Inner {
@@ -177,7 +183,7 @@ impl<P: Protocol> Inner<P> {
         })
     }
 
-    pub(super) fn lock(&self) -> MutexGuard<'_, St<P>> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, St> {
         self.st.lock().unwrap()
     }
 
@@ -186,7 +192,7 @@ impl<P: Protocol> Inner<P> {
     }
 
     /// Carries out `actions` (in order) under the lock.
-    pub(super) fn apply(&self, st: &mut St<P>, actions: &mut Vec<Action>, now: Instant) {
+    pub(super) fn apply(&self, st: &mut St, actions: &mut Vec<Action>, now: Instant) {
         let mut held = Vec::new();
         self.apply_holding(st, actions, now, &mut held);
         self.inbox.push_all(&mut held);
@@ -199,7 +205,7 @@ impl<P: Protocol> Inner<P> {
     /// everything JS sees stays the order of the actions.
     pub(super) fn apply_holding(
         &self,
-        st: &mut St<P>,
+        st: &mut St,
         actions: &mut Vec<Action>,
         now: Instant,
         held: &mut Vec<InboundEvent>,
@@ -216,7 +222,7 @@ impl<P: Protocol> Inner<P> {
     }
 
     /// Carries out one action other than an emit, under the lock.
-    fn act(&self, st: &mut St<P>, action: Action, now: Instant) {
+    fn act(&self, st: &mut St, action: Action, now: Instant) {
         match action {
             Action::Emit(ev) => self.emit(ev),
             Action::Send { msg, tag } => {
@@ -264,13 +270,13 @@ impl<P: Protocol> Inner<P> {
     /// and wakes the loop if the protocol's next deadline moved earlier.
     pub(super) fn with_protocol<R>(
         &self,
-        f: impl FnOnce(&mut P, Instant, &mut Vec<Action>) -> R,
+        f: impl FnOnce(&mut dyn Protocol, Instant, &mut Vec<Action>) -> R,
     ) -> R {
         let now = Instant::now();
         let mut out = Vec::new();
         let mut st = self.lock();
         let before = st.proto.next_deadline();
-        let r = f(&mut st.proto, now, &mut out);
+        let r = f(&mut *st.proto, now, &mut out);
         self.apply(&mut st, &mut out, now);
         let after = st.proto.next_deadline();
         drop(st);
@@ -296,7 +302,7 @@ impl<P: Protocol> Inner<P> {
     pub(super) async fn serve<F: Future>(
         &self,
         fut: F,
-        stop: impl Fn(&St<P>) -> bool,
+        stop: impl Fn(&St) -> bool,
     ) -> Option<F::Output> {
         tokio::pin!(fut);
         loop {
@@ -324,7 +330,7 @@ fn far() -> tokio::time::Instant {
     tokio::time::Instant::now() + Duration::from_secs(86_400 * 365)
 }
 
-pub(super) fn user_closed(st: &St<impl Protocol>) -> bool {
+pub(super) fn user_closed(st: &St) -> bool {
     st.user_closed.is_some()
 }
 
@@ -354,7 +360,7 @@ impl Step {
 }
 
 /// Ends the session: records `t`, hands back the queue, reports `Terminal`.
-fn finish<P: Protocol>(inner: &Inner<P>, t: Terminal) {
+fn finish(inner: &Inner, t: Terminal) {
     let mut st = inner.lock();
     st.conn = None;
     st.ready = false;
@@ -383,7 +389,7 @@ fn finish<P: Protocol>(inner: &Inner<P>, t: Terminal) {
 
 /// Ends the session after `close()`. `conn_close` is how the connection
 /// that was open ended; without one, the code and reason passed to `close()`.
-fn finish_user<P: Protocol>(inner: &Inner<P>, conn_close: Option<(u16, String)>) {
+fn finish_user(inner: &Inner, conn_close: Option<(u16, String)>) {
     let (code, reason) = conn_close.unwrap_or_else(|| match &inner.lock().user_closed {
         Some((code, reason)) => (code.unwrap_or(1000), reason.clone()),
         None => (1000, String::new()),
@@ -400,7 +406,7 @@ fn finish_user<P: Protocol>(inner: &Inner<P>, conn_close: Option<(u16, String)>)
 }
 
 /// One connection attempt, from the dial to the supervisor's decision.
-async fn attempt<P: Protocol>(inner: &Inner<P>) -> Step {
+async fn attempt(inner: &Inner) -> Step {
     let (running, inbox, frames) = match Box::pin(super::dial::open(inner)).await {
         Ok(opened) => opened,
         Err(step) => return step,
@@ -512,8 +518,8 @@ async fn attempt<P: Protocol>(inner: &Inner<P>) -> Step {
 
 /// The open phase of a protocol that intercepts messages: feeds them to it
 /// (while JS keeps up) and serves its deadlines, until the connection ends.
-async fn run_intercepted<P: Protocol>(
-    inner: &Inner<P>,
+async fn run_intercepted(
+    inner: &Inner,
     running: impl Future<Output = transport::CloseInfo>,
     inbox: &Inbox,
     frames: &Notify,
@@ -552,7 +558,7 @@ async fn run_intercepted<P: Protocol>(
 /// Waits while paused, serving deadlines, until [`Session::resume`](super::Session::resume) (which
 /// restarts the supervisor and tells the protocol) or `close()`. Returns
 /// `false` if `close()` came first.
-async fn pause<P: Protocol>(inner: &Inner<P>, t: &Terminal) -> bool {
+async fn pause(inner: &Inner, t: &Terminal) -> bool {
     {
         let mut st = inner.lock();
         st.paused = true;
@@ -569,7 +575,7 @@ async fn pause<P: Protocol>(inner: &Inner<P>, t: &Terminal) -> bool {
     inner.lock().user_closed.is_none()
 }
 
-pub(super) async fn run<P: Protocol>(inner: Arc<Inner<P>>) {
+pub(super) async fn run(inner: Arc<Inner>) {
     loop {
         match attempt(&inner).await {
             Step::UserClosed(c) => return finish_user(&inner, c),

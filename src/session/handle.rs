@@ -3,6 +3,8 @@
 //! open connection's writer), and wakes the loop in [`super::driver`] when
 //! it has something to look at.
 
+use std::any::Any;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -53,15 +55,20 @@ pub enum NotSent {
     Closing,
 }
 
-/// A running session. Cheap to clone; see the module docs.
+/// A running session. Cheap to clone; see the module docs. `P` is its
+/// protocol's type: the driver holds it as a `dyn Protocol` (one copy of
+/// the driver's code for every protocol), and [`Session::with_protocol`]
+/// gives it back as a `P`.
 pub struct Session<P> {
-    inner: Arc<Inner<P>>,
+    inner: Arc<Inner>,
+    proto: PhantomData<fn() -> P>,
 }
 
 impl<P> Clone for Session<P> {
     fn clone(&self) -> Self {
         Session {
             inner: self.inner.clone(),
+            proto: PhantomData,
         }
     }
 }
@@ -75,9 +82,12 @@ impl<P: Protocol> Session<P> {
         inbox: Arc<Inbox>,
         rt: &tokio::runtime::Handle,
     ) -> Result<Session<P>, String> {
-        let inner = Arc::new(Inner::new(cfg, proto, inbox)?);
+        let inner = Arc::new(Inner::new(cfg, Box::new(proto), inbox)?);
         rt.spawn(run(inner.clone()));
-        Ok(Session { inner })
+        Ok(Session {
+            inner,
+            proto: PhantomData,
+        })
     }
 
     /// Sends `msg` now if the application is ready, else queues it within
@@ -270,6 +280,12 @@ impl<P: Protocol> Session<P> {
     /// Runs `f` on the protocol (a command from JS, such as a gateway
     /// request) and carries out the actions it returns.
     pub fn with_protocol<R>(&self, f: impl FnOnce(&mut P, Instant, &mut Vec<Action>) -> R) -> R {
-        self.inner.with_protocol(f)
+        self.inner.with_protocol(|proto, now, out| {
+            let proto: &mut dyn Any = proto;
+            let proto = proto
+                .downcast_mut::<P>()
+                .expect("a session's protocol is the type it was started with");
+            f(proto, now, out)
+        })
     }
 }

@@ -82,7 +82,7 @@ pub struct Target {
 /// An application protocol, driven by the session. Every method but
 /// [`Protocol::intercepts`] and [`Protocol::next_deadline`] may push
 /// actions to `out`.
-pub trait Protocol: Send + 'static {
+pub trait Protocol: std::any::Any + Send {
     /// Whether inbound messages go through [`Protocol::on_message`] (true)
     /// or straight to JS (false).
     fn intercepts(&self) -> bool;
