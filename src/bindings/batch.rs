@@ -348,14 +348,31 @@ impl ToNapiValue for Batch {
         // allocator's arena lock (with a gateway event stream, the JS thread
         // spent most of its sleeps waiting for that lock in `free`). Up to
         // GIVE_BACK_MAX it goes back to the reader, to be freed with its next
-        // push; more is freed by a task at once, so that an idle socket does
-        // not hold it. Tiny batches of texts are freed here (GIVE_BACK_MIN);
-        // session events go back even one at a time (each is a box).
-        let enough = events.len() >= GIVE_BACK_MIN || kept_session;
-        match &val.inbox {
+        // push while the socket is busy, or by a task now if nothing is
+        // queued (see `Inbox::give_back`), so that a quiet socket holds
+        // nothing spent; more is freed by a task at once. Tiny batches of
+        // texts, and batches that own nothing but their list (`Sent`), are
+        // freed here (GIVE_BACK_MIN); session events go back even one at a
+        // time (each is a box).
+        let enough = (events.len() >= GIVE_BACK_MIN && kept_bytes > 0) || kept_session;
+        let free_now = match &val.inbox {
             Some(inbox) if enough && kept_bytes <= GIVE_BACK_MAX => inbox.give_back(events),
-            Some(_) if enough => drop(crate::runtime::handle().spawn(async move { drop(events) })),
-            _ => drop(events),
+            Some(inbox) if enough => {
+                let mut spent = inbox.take_spent_if_quiet();
+                spent.extend(events);
+                spent
+            }
+            Some(inbox) => {
+                drop(events);
+                inbox.take_spent_if_quiet()
+            }
+            None => {
+                drop(events);
+                Vec::new()
+            }
+        };
+        if !free_now.is_empty() {
+            drop(crate::runtime::handle().spawn(async move { drop(free_now) }));
         }
         if (out.len as usize) < capacity {
             // Runs took fewer elements than events: trim the holes.

@@ -193,12 +193,24 @@ impl Inbox {
     }
 
     /// Hands back events the consumer is done with, so that their buffers
-    /// are freed by the next [`Inbox::push`], i.e. on the thread that
-    /// allocated them: frees from another thread contend on the
-    /// allocator's arena lock with the reader's allocations.
-    pub fn give_back(&self, mut events: Vec<InboundEvent>) {
+    /// are freed on the thread that allocated them: frees from another
+    /// thread contend on the allocator's arena lock with the reader's
+    /// allocations. While events are queued the reader is active, and its
+    /// next [`Inbox::push`] frees them. When none are, the reader may not
+    /// push again for as long as the socket stays quiet, so `events` come
+    /// back, with anything handed back before, for the caller to free on the
+    /// Tokio thread now (an idle socket holds nothing spent).
+    pub fn give_back(&self, mut events: Vec<InboundEvent>) -> Vec<InboundEvent> {
+        if self.queued_events.load(Ordering::Acquire) == 0 {
+            let mut spent = self.take_spent();
+            if spent.is_empty() {
+                return events;
+            }
+            spent.append(&mut events);
+            return spent;
+        }
         if events.is_empty() {
-            return;
+            return events;
         }
         {
             let mut spent = self.spent.lock().unwrap();
@@ -209,6 +221,25 @@ impl Inbox {
             }
         }
         self.has_spent.store(true, Ordering::Release);
+        Vec::new()
+    }
+
+    /// What was handed back and not yet freed, if nothing is queued (see
+    /// [`Inbox::give_back`]); else nothing.
+    pub fn take_spent_if_quiet(&self) -> Vec<InboundEvent> {
+        if self.queued_events.load(Ordering::Acquire) == 0 {
+            self.take_spent()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn take_spent(&self) -> Vec<InboundEvent> {
+        if self.has_spent.load(Ordering::Relaxed) && self.has_spent.swap(false, Ordering::Acquire) {
+            std::mem::take(&mut *self.spent.lock().unwrap())
+        } else {
+            Vec::new()
+        }
     }
 
     /// Marks the consumer as gone; parked readers resume and later pushes
@@ -319,6 +350,45 @@ mod tests {
             3,
         );
         (wakes, inbox)
+    }
+
+    /// Spent events wait for the reader's next push only while it is
+    /// active; with nothing queued they come back to be freed now, with
+    /// whatever was handed back before, so a quiet socket holds none.
+    #[test]
+    fn spent_events_are_held_only_while_the_reader_is_active() {
+        let (_, inbox) = counting();
+        inbox.push(InboundEvent::Text("a".into()));
+        let first = inbox.take();
+        inbox.push(InboundEvent::Text("b".into()));
+        // Something is queued: kept for the next push.
+        assert!(inbox.give_back(first).is_empty());
+        assert!(inbox.take_spent_if_quiet().is_empty());
+        let second = inbox.take();
+        // Nothing queued: both batches come back at once.
+        let back = inbox.give_back(second);
+        assert_eq!(back.len(), 2);
+        assert!(inbox.take_spent_if_quiet().is_empty());
+
+        // Kept while busy, then freed by the next push.
+        inbox.push(InboundEvent::Text("c".into()));
+        let third = inbox.take();
+        inbox.push(InboundEvent::Text("d".into()));
+        assert!(inbox.give_back(third).is_empty());
+        inbox.push(InboundEvent::Text("e".into()));
+        assert!(!inbox.has_spent.load(Ordering::Acquire));
+        assert_eq!(inbox.take().len(), 2);
+        assert!(inbox.take_spent_if_quiet().is_empty());
+
+        // A batch freed by the consumer itself still collects what a busy
+        // moment left behind once the queue is quiet.
+        inbox.push(InboundEvent::Text("f".into()));
+        let fourth = inbox.take();
+        inbox.push(InboundEvent::Text("g".into()));
+        assert!(inbox.give_back(fourth).is_empty());
+        assert!(inbox.take_spent_if_quiet().is_empty());
+        drop(inbox.take());
+        assert_eq!(inbox.take_spent_if_quiet().len(), 1);
     }
 
     #[test]
