@@ -15,6 +15,8 @@ const { onAbort } = require('./abort.js')
 const { reportError } = require('./events.js')
 
 const STATS_SAMPLES = 1024
+/** `#emit`'s marker for "no second argument". */
+const ONE_ARGUMENT = Symbol('one argument')
 
 // ------------------------------------------------------------ DeviceIdentity
 
@@ -214,25 +216,15 @@ class GatewayClient {
     return list ? list.length : 0
   }
 
-  #emit(name, a) {
+  // Calls each listener with `a`, and `b` when given (listeners get exactly
+  // the arguments of their event: no rest array per call).
+  #emit(name, a, b = ONE_ARGUMENT) {
     const list = this.#listeners.get(name)
     if (!list) return false
     for (let i = 0; i < list.length; i++) {
       try {
-        list[i].call(this, a)
-      } catch (err) {
-        reportError(err)
-      }
-    }
-    return true
-  }
-
-  #emit2(name, a, b) {
-    const list = this.#listeners.get(name)
-    if (!list) return false
-    for (let i = 0; i < list.length; i++) {
-      try {
-        list[i].call(this, a, b)
+        if (b === ONE_ARGUMENT) list[i].call(this, a)
+        else list[i].call(this, a, b)
       } catch (err) {
         reportError(err)
       }
@@ -359,14 +351,14 @@ class GatewayClient {
     const payload = frame.payload
     const e = { event: frame.event, payload, seq: frame.seq, stateVersion: frame.stateVersion }
     this.#emit('event', e)
-    this.#emit2(frame.event, payload, e)
+    this.#emit(frame.event, payload, e)
   }
 
   #setState(state) {
     const prev = this.#state
     if (prev === state) return
     this.#state = state
-    this.#emit2('state', state, prev)
+    this.#emit('state', state, prev)
     if (state === 'ready') {
       for (const w of this.#readyWaiters.splice(0)) w.resolve(this.#hello)
     }

@@ -39,8 +39,8 @@ const RUN_MSG_MAX: usize = 16 * 1024;
 /// run alive, so a retained small message pins at most this much.
 const RUN_BYTES_MAX: usize = 64 * 1024;
 /// Spent batches up to this many text bytes go back to the reader's thread
-/// to be freed with its next push (see [`Inbox::give_back`]); larger ones
-/// are freed by a task on the Tokio thread at once.
+/// to be freed with its next push, or by a task at once if nothing is queued
+/// (see [`Inbox::give_back`]); larger ones are freed by a task at once.
 const GIVE_BACK_MAX: usize = 1024 * 1024;
 /// Smaller batches of texts (e.g. one reply at a time) are freed here: a
 /// few small frees cost less than the hand-over.
@@ -357,19 +357,14 @@ impl ToNapiValue for Batch {
         let enough = (events.len() >= GIVE_BACK_MIN && kept_bytes > 0) || kept_session;
         let free_now = match &val.inbox {
             Some(inbox) if enough && kept_bytes <= GIVE_BACK_MAX => inbox.give_back(events),
-            Some(inbox) if enough => {
+            Some(inbox) => {
                 let mut spent = inbox.take_spent_if_quiet();
-                spent.extend(events);
+                if enough {
+                    spent.extend(events);
+                }
                 spent
             }
-            Some(inbox) => {
-                drop(events);
-                inbox.take_spent_if_quiet()
-            }
-            None => {
-                drop(events);
-                Vec::new()
-            }
+            None => Vec::new(),
         };
         if !free_now.is_empty() {
             drop(crate::runtime::handle().spawn(async move { drop(free_now) }));

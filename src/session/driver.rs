@@ -421,10 +421,9 @@ async fn attempt(inner: &Inner) -> Step {
     let timed = frames.is_none() && inner.lock().proto.next_deadline().is_some();
     let close = match &frames {
         Some(f) => Box::pin(run_intercepted(inner, running, &inbox, f)).await,
-        None if timed => match Box::pin(inner.serve(running, |_| false)).await {
-            Some(close) => close,
-            None => unreachable!("serve only stops early when told to"),
-        },
+        None if timed => Box::pin(inner.serve(running, |_| false))
+            .await
+            .expect("serve only stops early when told to"),
         None => running.await,
     };
     // 4. Report the close; unsent messages go back to the queue.

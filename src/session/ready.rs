@@ -168,10 +168,7 @@ mod tests {
         opened(&mut p);
         p.on_closed(&closed(), Instant::now(), &mut Vec::new());
         opened(&mut p);
-        let mut out = Vec::new();
-        p.mark_ready(1, &mut out);
-        p.ready_failed(1, "late", &mut out);
-        assert!(out.is_empty());
+        assert_late_answers_ignored(&mut p, 1);
     }
 
     #[test]
@@ -197,11 +194,15 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(p.next_deadline(), None);
-        // The step's late answer is ignored.
-        out.clear();
-        p.mark_ready(1, &mut out);
-        p.ready_failed(1, "late", &mut out);
-        assert!(out.is_empty());
+        assert_late_answers_ignored(&mut p, 1);
+    }
+
+    /// Neither answer of connection `conn`'s ready step does anything.
+    fn assert_late_answers_ignored(p: &mut AppReady, conn: u64) {
+        let mut out = Vec::new();
+        p.mark_ready(conn, &mut out);
+        p.ready_failed(conn, "late", &mut out);
+        assert!(out.is_empty(), "{out:?}");
     }
 
     #[test]
